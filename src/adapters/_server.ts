@@ -1,0 +1,288 @@
+/**
+ * The loop every adapter runs, over the few runtime calls in `Runtime`:
+ * startup → bind → wait → readiness fails → stop accepting → drain → shutdown → remove signal
+ * listeners → settle `finished`.
+ *
+ * @module
+ */
+import { App, beginShutdown } from "../app.ts";
+import { LifespanError, messageOf, StartupError } from "../errors.ts";
+import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "../options.ts";
+import type { Fetchable, Handler, Listener, Runtime, ServeOptions, Server } from "./types.ts";
+
+const SERVE_OPTIONS = [
+  "port",
+  "hostname",
+  "signal",
+  "handleSignals",
+  "gracefulTimeout",
+  "startupTimeout",
+  "shutdownTimeout",
+  "onListen",
+  "tls",
+  "health",
+  "shutdownDelay",
+];
+
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+type Settings = Required<
+  Pick<
+    ServeOptions,
+    | "port"
+    | "hostname"
+    | "handleSignals"
+    | "gracefulTimeout"
+    | "startupTimeout"
+    | "shutdownTimeout"
+    | "shutdownDelay"
+  >
+> & ServeOptions;
+
+/** Checks `options` and fills in the defaults; bad values are a `TypeError` naming them. */
+export function resolveOptions(runtime: Runtime, options: ServeOptions): Settings {
+  checkKnownOptions("serve()", options, SERVE_OPTIONS);
+  const port = options.port ?? portFromEnv(runtime);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`port must be an integer from 0 to 65535, got ${describeValue(port)}`);
+  }
+  const hostname = options.hostname ?? "127.0.0.1";
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(`hostname must be a non-empty string, got ${describeValue(hostname)}`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError(`signal must be an AbortSignal, got ${describeValue(options.signal)}`);
+  }
+  const handleSignals = options.handleSignals ?? true;
+  if (typeof handleSignals !== "boolean") {
+    throw new TypeError(`handleSignals must be a boolean, got ${describeValue(handleSignals)}`);
+  }
+  if (options.onListen !== undefined) checkFunction("onListen", options.onListen);
+  const { tls, health } = options;
+  if (
+    tls !== undefined &&
+    (typeof tls !== "object" || tls === null || typeof tls.cert !== "string" ||
+      typeof tls.key !== "string")
+  ) {
+    throw new TypeError(`tls must be an object with cert and key strings, got ${describeValue(tls)}`);
+  }
+  if (
+    health !== undefined &&
+    (typeof health !== "object" || health === null || typeof health.path !== "string" ||
+      !health.path.startsWith("/"))
+  ) {
+    throw new TypeError(
+      `health must be an object with a path starting with "/", got ${describeValue(health)}`,
+    );
+  }
+  return {
+    ...options,
+    port,
+    hostname,
+    handleSignals,
+    gracefulTimeout: checkDuration("gracefulTimeout", options.gracefulTimeout ?? 3000),
+    startupTimeout: checkDuration("startupTimeout", options.startupTimeout ?? 60000),
+    shutdownTimeout: checkDuration("shutdownTimeout", options.shutdownTimeout ?? 60000),
+    shutdownDelay: checkDuration("shutdownDelay", options.shutdownDelay ?? 0),
+  };
+}
+
+function portFromEnv(runtime: Runtime): number {
+  const value = runtime.env("PORT");
+  if (value === undefined || value === "") return 8000;
+  const port = Number(value);
+  if (!Number.isInteger(port)) {
+    throw new TypeError(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+function formatUrl(hostname: string, port: number, secure: boolean): string {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return `${secure ? "https" : "http"}://${host}:${port}`;
+}
+
+/** Answers the readiness path before the app sees the request. */
+function withHealth(handler: Handler, path: string, isServing: () => boolean): Handler {
+  return (request, env) => {
+    const { pathname } = new URL(request.url);
+    if (pathname !== path) return handler(request, env);
+    const serving = isServing();
+    return new Response(serving ? "OK" : "Service Unavailable", {
+      status: serving ? 200 : 503,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  };
+}
+
+/** Serves `app` on `runtime`: the one implementation of `serve()` behind every adapter. */
+export async function serveWith(
+  runtime: Runtime,
+  app: Fetchable,
+  options: ServeOptions = {},
+): Promise<Server> {
+  if (typeof app?.fetch !== "function") {
+    throw new TypeError(`serve() expects an app with a fetch method, got ${describeValue(app)}`);
+  }
+  const settings = resolveOptions(runtime, options);
+  const lifespan = app instanceof App ? app : undefined;
+
+  // What asked the server to stop before it could (during startup), and what stops it after.
+  let stopRequest: string | undefined;
+  const running: { stop?: () => void } = {};
+  const requestStop = (reason: string) => {
+    stopRequest ??= reason;
+    running.stop?.();
+  };
+
+  const removers: (() => void)[] = [];
+  const removeListeners = () => removers.splice(0).forEach((remove) => remove());
+  // Installed before startup, so that a signal during startup is not the default instant death.
+  if (settings.handleSignals) {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      removers.push(runtime.onSignal(signal, () => {
+        if (stopRequest !== undefined) {
+          console.error(`Received ${signal} while stopping: exiting now`);
+          runtime.exit(EXIT_CODES[signal]);
+        }
+        requestStop(signal);
+      }));
+    }
+  }
+  const { signal } = settings;
+  if (signal !== undefined) {
+    const onAbort = () => requestStop("the signal option");
+    signal.addEventListener("abort", onAbort, { once: true });
+    removers.push(() => signal.removeEventListener("abort", onAbort));
+  }
+
+  const shutdownLifespan = async () => {
+    if (lifespan === undefined) return;
+    beginShutdown(lifespan);
+    await lifespan.shutdown({ timeout: settings.shutdownTimeout });
+  };
+  /** Runs `fn`; whatever it throws, the listeners go, and after `undo` the error is thrown. */
+  const failWith = async (error: unknown, undo?: () => Promise<void>): Promise<never> => {
+    try {
+      await undo?.();
+    } finally {
+      removeListeners();
+    }
+    throw error;
+  };
+
+  try {
+    await lifespan?.startup({ timeout: settings.startupTimeout });
+  } catch (error) {
+    return await failWith(error);
+  }
+  if (stopRequest !== undefined || signal?.aborted) {
+    return await failWith(
+      new LifespanError(
+        `Startup interrupted by ${stopRequest ?? "the signal option"}: shut down without serving`,
+      ),
+      shutdownLifespan,
+    );
+  }
+
+  let serving = false;
+  const handler: Handler = (request, env) => app.fetch(request, env);
+  let listener: Listener;
+  try {
+    listener = await runtime.listen({
+      handler: settings.health ? withHealth(handler, settings.health.path, () => serving) : handler,
+      hostname: settings.hostname,
+      port: settings.port,
+      tls: settings.tls,
+    });
+  } catch (error) {
+    const url = formatUrl(settings.hostname, settings.port, settings.tls !== undefined);
+    return await failWith(
+      new Error(`Cannot listen on ${url}: ${messageOf(error)}`, { cause: error }),
+      shutdownLifespan,
+    );
+  }
+  serving = true;
+
+  let stopped: Promise<void> | undefined;
+  let settle!: (outcome: Promise<void>) => void;
+  const finished = new Promise<void>((resolve) => settle = resolve);
+  finished.catch(() => {}); // may go unobserved: the failure reaches whoever stopped the server
+  const stop = (): Promise<void> => {
+    stopRequest ??= "shutdown()";
+    stopped ??= (async () => {
+      serving = false;
+      if (lifespan !== undefined) beginShutdown(lifespan);
+      try {
+        if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
+        await listener.close(settings.gracefulTimeout);
+        await shutdownLifespan();
+      } finally {
+        removeListeners();
+      }
+    })();
+    settle(stopped);
+    return stopped;
+  };
+  // A stop that a signal started has no caller to report a failure to: log it, exit non-zero.
+  // `server.shutdown()` rejects for its caller instead.
+  running.stop = () => {
+    stop().catch((error) => {
+      console.error(messageOf(error));
+      runtime.setExitCode(1);
+    });
+  };
+
+  const info = {
+    hostname: listener.hostname,
+    port: listener.port,
+    url: formatUrl(listener.hostname, listener.port, settings.tls !== undefined),
+  };
+  try {
+    settings.onListen?.(info);
+  } catch (error) {
+    console.error("onListen threw:", error);
+  }
+  if (stopRequest !== undefined) running.stop();
+
+  return {
+    ...info,
+    finished,
+    shutdown: stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `serve()` for a person at a terminal: the implementation of `app.run()`. */
+export async function runWith(
+  runtime: Runtime,
+  app: Fetchable,
+  options: ServeOptions = {},
+): Promise<void> {
+  const { onListen } = options;
+  let server: Server;
+  try {
+    server = await serveWith(runtime, app, {
+      ...options,
+      onListen: (info) => {
+        console.log(`Running on ${info.url} (CTRL + C to quit)`);
+        onListen?.(info);
+      },
+    });
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    const hook = error instanceof StartupError ? ` (${error.hook})` : "";
+    console.error(`${messageOf(error)}${hook}`);
+    if (error instanceof Error && error.cause !== undefined) console.error(error.cause);
+    runtime.exit(1);
+  }
+  try {
+    await server.finished;
+  } catch {
+    // Already reported by serveWith; the exit code is set.
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The shape every adapter shares: the options of `serve()`, the `Server` it resolves to, and
+ * the small `Runtime` each adapter file implements.
+ *
+ * @module
+ */
+
+/** Anything with a `fetch` method: an `App`, or a plain Hono app (served without hooks). */
+export interface Fetchable {
+  /** Answers one request. */
+  fetch(request: Request, env?: unknown): Response | Promise<Response>;
+}
+
+/** Where a server listens, as given to `onListen`. */
+export interface ListenInfo {
+  /** The address bound, e.g. `127.0.0.1`. */
+  readonly hostname: string;
+  /** The port bound (the real one when `port: 0` asked for a free one). */
+  readonly port: number;
+  /** `http://127.0.0.1:8000`, or `https://…` with `tls`. No trailing slash. */
+  readonly url: string;
+}
+
+/** TLS certificate and key, PEM-encoded. */
+export interface TlsOptions {
+  /** The certificate chain, PEM. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
+/** Readiness endpoint answered by the server itself. */
+export interface HealthOptions {
+  /** The path answered: 503 while starting or stopping, 200 while serving. */
+  path: string;
+}
+
+/** Options of `serve()` and `app.run()`. */
+export interface ServeOptions {
+  /**
+   * Port to listen on; 0 picks a free one.
+   * @default {Number(PORT env) || 8000}
+   */
+  port?: number;
+  /**
+   * Address to listen on.
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /** Aborting it starts a graceful shutdown, as `server.shutdown()` does. */
+  signal?: AbortSignal;
+  /**
+   * Shut down gracefully on SIGINT and SIGTERM; a second signal exits at once (130 or 143).
+   * @default {true}
+   */
+  handleSignals?: boolean;
+  /**
+   * Milliseconds in-flight requests may take to finish once shutdown began; then their
+   * connections are closed.
+   * @default {3000}
+   */
+  gracefulTimeout?: number;
+  /**
+   * Milliseconds the startup phase may take.
+   * @default {60000}
+   */
+  startupTimeout?: number;
+  /**
+   * Milliseconds each teardown step of the shutdown phase may take.
+   * @default {60000}
+   */
+  shutdownTimeout?: number;
+  /** Called once the socket is bound. */
+  onListen?: (info: ListenInfo) => void;
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsOptions;
+  /** Answer readiness probes on `health.path`. */
+  health?: HealthOptions;
+  /**
+   * Milliseconds to keep serving after a shutdown signal, with readiness already failing, so
+   * a load balancer stops routing here before connections close.
+   * @default {0}
+   */
+  shutdownDelay?: number;
+}
+
+/** A running server, as `serve()` resolves it once the socket is bound. */
+export interface Server extends ListenInfo {
+  /** Settles when the server has fully stopped: drained, shut down, listeners removed. */
+  readonly finished: Promise<void>;
+  /** Starts a graceful shutdown (once) and resolves when it is finished. */
+  shutdown(): Promise<void>;
+  /** Shuts down at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A request handler, with the runtime's own extra arguments passed through. */
+export type Handler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
+/** What an adapter needs to bind: the handler and where. */
+export interface ListenOptions {
+  readonly handler: Handler;
+  readonly hostname: string;
+  readonly port: number;
+  readonly tls?: TlsOptions;
+}
+
+/** A bound socket, as one runtime's adapter returns it. */
+export interface Listener {
+  /** The address bound. */
+  readonly hostname: string;
+  /** The port bound. */
+  readonly port: number;
+  /**
+   * Stops accepting, closes idle connections, lets in-flight requests finish for up to
+   * `gracefulTimeout` ms, then closes what remains. Resolves when no connection is left.
+   */
+  close(gracefulTimeout: number): Promise<void>;
+}
+
+/** The few things that differ between Deno, Bun and Node. */
+export interface Runtime {
+  /** Binds the socket; rejects (e.g. port in use) with nothing left open. */
+  listen(options: ListenOptions): Promise<Listener>;
+  /** Adds a listener for a process signal; returns its remover. */
+  onSignal(signal: "SIGINT" | "SIGTERM", listener: () => void): () => void;
+  /** Ends the process now with `code`. */
+  exit(code: number): never;
+  /** Sets the code the process exits with when its loop empties. */
+  setExitCode(code: number): void;
+  /** An environment variable, or undefined. */
+  env(name: string): string | undefined;
+}

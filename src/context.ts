@@ -1,0 +1,117 @@
+/**
+ * The app context: which app is being served, and `g`, a namespace that lives as long as the
+ * current phase, request or background task.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { App } from "./app.ts";
+
+/**
+ * The shape of `g`. Extend it by declaration merging to type your own keys:
+ *
+ * ```ts ignore
+ * declare module "@lifespan/hono" {
+ *   interface Globals { user: { id: string } }
+ * }
+ * ```
+ */
+export interface Globals {
+  [key: string]: unknown;
+}
+
+/** What one context holds; `g` is created on first use. */
+interface AppContext {
+  readonly app: App;
+  g?: Globals;
+}
+
+const storage = new AsyncLocalStorage<AppContext>();
+
+/** Runs `fn` in a new context of `app`, with a fresh `g`. */
+export function runInContext<T>(app: App, fn: () => T): T {
+  return storage.run({ app }, fn);
+}
+
+/** Runs `fn` with `args` in a new context of `app`; avoids a closure on the request path. */
+export function runInContextWith<A extends unknown[], T>(
+  app: App,
+  fn: (...args: A) => T,
+  ...args: A
+): T {
+  return storage.run({ app }, fn, ...args);
+}
+
+/** The context in force, or undefined outside every app context. */
+export function peekContext(): { readonly app: App } | undefined {
+  return storage.getStore();
+}
+
+function contextFor(what: string): AppContext {
+  const context = storage.getStore();
+  if (context === undefined) {
+    throw new Error(
+      `Cannot use ${what} outside an app context: use it inside a lifespan hook, a request handler or a background task`,
+    );
+  }
+  return context;
+}
+
+/**
+ * The app being served: inside its lifespan hooks, request handlers (also those of sub-apps
+ * mounted with `route()`, where it is the parent) and background tasks.
+ *
+ * @typeParam A The app's type, to read a typed `state`.
+ * @throws {Error} Outside every app context.
+ *
+ * @example Reach the app's resources from a handler
+ * ```ts
+ * import { App, currentApp } from "@lifespan/hono";
+ *
+ * const app = new App<{ State: { visits: number } }>();
+ * app.beforeServing(() => {
+ *   app.state.visits = 0;
+ * });
+ * app.get("/", (c) => c.text(String(++currentApp<typeof app>().state.visits)));
+ * ```
+ */
+export function currentApp<A extends App = App>(): A {
+  return contextFor("currentApp()").app as A;
+}
+
+function globals(): Globals {
+  const context = contextFor("g");
+  return context.g ??= Object.create(null) as Globals;
+}
+
+/**
+ * A namespace for the current context: one shared by the whole startup phase, one per request,
+ * one per background task, and a fresh one for shutdown. Like Quart's `g`.
+ *
+ * @throws {Error} When read or written outside every app context.
+ *
+ * @example Keep a value for the rest of a request
+ * ```ts
+ * import { App, g } from "@lifespan/hono";
+ *
+ * const app = new App();
+ * app.use(async (c, next) => {
+ *   g.started = Date.now();
+ *   await next();
+ * });
+ * app.get("/", (c) => c.text(`started at ${g.started}`));
+ * ```
+ */
+export const g: Globals = new Proxy(Object.create(null) as Globals, {
+  get: (_, key) => Reflect.get(globals(), key),
+  set: (_, key, value) => Reflect.set(globals(), key, value),
+  has: (_, key) => Reflect.has(globals(), key),
+  deleteProperty: (_, key) => Reflect.deleteProperty(globals(), key),
+  ownKeys: () => Reflect.ownKeys(globals()),
+  getOwnPropertyDescriptor: (_, key) => {
+    const descriptor = Reflect.getOwnPropertyDescriptor(globals(), key);
+    // The proxy's target is empty and extensible: its own properties must be configurable.
+    return descriptor && { ...descriptor, configurable: true };
+  },
+  defineProperty: (_, key, descriptor) => Reflect.defineProperty(globals(), key, descriptor),
+});

@@ -1,0 +1,303 @@
+/**
+ * The test harness: `TestClient` sends requests to an app in-process, `TestApp` runs its
+ * lifespan around them.
+ *
+ * @module
+ */
+import type { App } from "./app.ts";
+import { checkDuration, checkKnownOptions, describeValue } from "./options.ts";
+
+/** Options of `app.testClient()`. */
+export interface TestClientOptions {
+  /**
+   * Follow redirects (301, 302, 303, 307, 308) to the app itself, up to 20 in a row.
+   * @default {false}
+   */
+  followRedirects?: boolean;
+}
+
+/** A query string: a record of values (an array repeats the key) or `URLSearchParams`. */
+export type Query =
+  | URLSearchParams
+  | Record<string, string | number | boolean | readonly (string | number | boolean)[]>;
+
+/** What one request carries. At most one of `json`, `form` and `body`. */
+export interface TestRequestInit {
+  /** Request headers. */
+  headers?: HeadersInit;
+  /** Appended to the path's query string. */
+  query?: Query;
+  /** A value sent as JSON, with `Content-Type: application/json`. */
+  json?: unknown;
+  /** A form: a record is sent URL-encoded, `FormData` as multipart. */
+  form?: Record<string, string> | URLSearchParams | FormData;
+  /** A raw body. */
+  body?: BodyInit;
+}
+
+const INIT_KEYS = ["headers", "query", "json", "form", "body"];
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+const ORIGIN = "http://localhost";
+
+interface Cookie {
+  value: string;
+  path: string;
+  expires: number;
+}
+
+/**
+ * Sends requests to an app in-process, with no socket and without running its lifespan, as
+ * Quart's test client. Keeps a cookie jar of its own. Returns standard `Response`s.
+ *
+ * @example Request a route
+ * ```ts
+ * import { App } from "@lifespan/hono";
+ *
+ * const app = new App();
+ * app.post("/echo", async (c) => c.json(await c.req.json()));
+ *
+ * const client = app.testClient();
+ * const response = await client.post("/echo", { json: { hello: "world" } });
+ * console.log(response.status, await response.json());
+ * ```
+ */
+export class TestClient {
+  readonly #app: App;
+  readonly #followRedirects: boolean;
+  readonly #cookies = new Map<string, Cookie>();
+
+  /** Creates a client for `app`; `app.testClient()` is the usual way. */
+  constructor(app: App, options: TestClientOptions = {}) {
+    checkKnownOptions("testClient()", options, ["followRedirects"]);
+    const { followRedirects = false } = options;
+    if (typeof followRedirects !== "boolean") {
+      throw new TypeError(`followRedirects must be a boolean, got ${describeValue(followRedirects)}`);
+    }
+    this.#app = app;
+    this.#followRedirects = followRedirects;
+  }
+
+  /** Sends a GET request. */
+  get(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("GET", path, init);
+  }
+  /** Sends a POST request. */
+  post(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("POST", path, init);
+  }
+  /** Sends a PUT request. */
+  put(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("PUT", path, init);
+  }
+  /** Sends a PATCH request. */
+  patch(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("PATCH", path, init);
+  }
+  /** Sends a DELETE request. */
+  delete(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("DELETE", path, init);
+  }
+  /** Sends a HEAD request. */
+  head(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("HEAD", path, init);
+  }
+  /** Sends an OPTIONS request. */
+  options(path: string, init?: TestRequestInit): Promise<Response> {
+    return this.request("OPTIONS", path, init);
+  }
+
+  /**
+   * Sends a request with any method. `path` is a path (`/items?x=1`) or an absolute URL.
+   *
+   * @throws {TypeError} When `init` has more than one of `json`, `form` and `body`.
+   */
+  async request(method: string, path: string, init: TestRequestInit = {}): Promise<Response> {
+    if (typeof method !== "string" || method === "") {
+      throw new TypeError(`method must be a non-empty string, got ${describeValue(method)}`);
+    }
+    if (typeof path !== "string") {
+      throw new TypeError(`path must be a string, got ${describeValue(path)}`);
+    }
+    checkKnownOptions("request", init, INIT_KEYS);
+    const bodies = (["json", "form", "body"] as const).filter((key) => init[key] !== undefined);
+    if (bodies.length > 1) {
+      throw new TypeError(`Expected at most one of json, form and body, got ${bodies.join(" and ")}`);
+    }
+    const url = new URL(path, ORIGIN);
+    appendQuery(url, init.query);
+    const headers = new Headers(init.headers);
+    let body: BodyInit | undefined = init.body;
+    if (init.json !== undefined) {
+      body = JSON.stringify(init.json);
+      if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    } else if (init.form !== undefined) {
+      body = init.form instanceof FormData ? init.form : new URLSearchParams(init.form);
+    }
+    let request = new Request(url, { method: method.toUpperCase(), headers, body });
+    for (let redirects = 0;; redirects++) {
+      const response = await this.#send(request);
+      const location = response.headers.get("location");
+      if (!this.#followRedirects || !REDIRECTS.has(response.status) || location === null) {
+        return response;
+      }
+      if (redirects === MAX_REDIRECTS) {
+        throw new Error(`Too many redirects: stopped after ${MAX_REDIRECTS}, at ${request.url}`);
+      }
+      await response.body?.cancel();
+      request = redirected(request, response.status, new URL(location, request.url));
+    }
+  }
+
+  async #send(request: Request): Promise<Response> {
+    const cookie = this.#cookieHeader(new URL(request.url).pathname);
+    if (cookie !== "" && !request.headers.has("cookie")) request.headers.set("cookie", cookie);
+    const response = await this.#app.fetch(request);
+    for (const header of response.headers.getSetCookie()) this.#store(header);
+    return response;
+  }
+
+  #cookieHeader(pathname: string): string {
+    const now = Date.now();
+    const pairs: string[] = [];
+    for (const [name, cookie] of this.#cookies) {
+      if (cookie.expires <= now) this.#cookies.delete(name);
+      else if (pathMatches(pathname, cookie.path)) pairs.push(`${name}=${cookie.value}`);
+    }
+    return pairs.join("; ");
+  }
+
+  #store(header: string): void {
+    const [pair = "", ...attributes] = header.split(";");
+    const separator = pair.indexOf("=");
+    if (separator <= 0) return;
+    const name = pair.slice(0, separator).trim();
+    const cookie: Cookie = { value: pair.slice(separator + 1).trim(), path: "/", expires: Infinity };
+    for (const attribute of attributes) {
+      const [key = "", value = ""] = attribute.split("=", 2).map((part) => part.trim());
+      const lower = key.toLowerCase();
+      if (lower === "path" && value.startsWith("/")) cookie.path = value;
+      else if (lower === "max-age") cookie.expires = Date.now() + Number(value) * 1000;
+      else if (lower === "expires" && cookie.expires === Infinity) {
+        cookie.expires = Date.parse(value);
+      }
+    }
+    if (cookie.expires <= Date.now() || Number.isNaN(cookie.expires)) this.#cookies.delete(name);
+    else this.#cookies.set(name, cookie);
+  }
+
+  /** The cookies the client holds now, by name. */
+  get cookies(): Record<string, string> {
+    this.#cookieHeader("/"); // drops expired ones
+    return Object.fromEntries([...this.#cookies].map(([name, cookie]) => [name, cookie.value]));
+  }
+}
+
+function appendQuery(url: URL, query: Query | undefined): void {
+  if (query === undefined) return;
+  if (query instanceof URLSearchParams) {
+    for (const [key, value] of query) url.searchParams.append(key, value);
+    return;
+  }
+  if (typeof query !== "object" || query === null) {
+    throw new TypeError(`query must be an object or URLSearchParams, got ${describeValue(query)}`);
+  }
+  for (const [key, value] of Object.entries(query)) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      url.searchParams.append(key, String(item));
+    }
+  }
+}
+
+function pathMatches(pathname: string, cookiePath: string): boolean {
+  return pathname === cookiePath || cookiePath === "/" ||
+    (pathname.startsWith(cookiePath) &&
+      (cookiePath.endsWith("/") || pathname[cookiePath.length] === "/"));
+}
+
+function redirected(request: Request, status: number, location: URL): Request {
+  // 307 and 308 repeat the request; the others turn it into a GET without a body.
+  const keep = status === 307 || status === 308 || request.method === "HEAD";
+  const headers = new Headers(request.headers);
+  headers.delete("cookie");
+  if (!keep) {
+    headers.delete("content-type");
+    headers.delete("content-length");
+  }
+  return new Request(location, {
+    method: keep ? request.method : "GET",
+    headers,
+    body: keep ? request.body : undefined,
+    // @ts-ignore: `duplex` is needed by Node for a streamed body and unknown to older typings.
+    duplex: "half",
+  });
+}
+
+/** Options of `app.testApp()`. */
+export interface TestAppOptions {
+  /**
+   * Milliseconds startup may take before it fails with a `StartupError`.
+   * @default {6000}
+   */
+  startupTimeout?: number;
+  /**
+   * Milliseconds each teardown step may take before shutdown reports it in a `ShutdownError`.
+   * @default {6000}
+   */
+  shutdownTimeout?: number;
+}
+
+/**
+ * An app whose startup has run, for tests: send requests with `testClient()`, then `shutdown()`
+ * or let `await using` do it. Like Quart's `test_app()`.
+ *
+ * @example Run the lifespan around a test
+ * ```ts
+ * import { App } from "@lifespan/hono";
+ *
+ * const app = new App<{ State: { ready: boolean } }>();
+ * app.beforeServing(() => {
+ *   app.state.ready = true;
+ * });
+ * app.get("/ready", (c) => c.json(app.state.ready));
+ *
+ * await using testApp = await app.testApp();
+ * const response = await testApp.testClient().get("/ready");
+ * console.log(await response.json()); // true
+ * ```
+ */
+export class TestApp {
+  /** The app under test. */
+  readonly app: App;
+  readonly #shutdownTimeout: number;
+  #shutdown: Promise<void> | undefined;
+
+  private constructor(app: App, shutdownTimeout: number) {
+    this.app = app;
+    this.#shutdownTimeout = shutdownTimeout;
+  }
+
+  /** Runs `app`'s startup and returns the started `TestApp`. `app.testApp()` is the usual way. */
+  static async start(app: App, options: TestAppOptions = {}): Promise<TestApp> {
+    checkKnownOptions("testApp()", options, ["startupTimeout", "shutdownTimeout"]);
+    const startupTimeout = checkDuration("startupTimeout", options.startupTimeout ?? 6000);
+    const shutdownTimeout = checkDuration("shutdownTimeout", options.shutdownTimeout ?? 6000);
+    await app.startup({ timeout: startupTimeout });
+    return new TestApp(app, shutdownTimeout);
+  }
+
+  /** A client for the started app. */
+  testClient(options?: TestClientOptions): TestClient {
+    return this.app.testClient(options);
+  }
+
+  /** Runs the app's shutdown; calling it again returns the same promise. */
+  shutdown(): Promise<void> {
+    return this.#shutdown ??= this.app.shutdown({ timeout: this.#shutdownTimeout });
+  }
+
+  /** Shuts the app down at the end of an `await using` block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown();
+  }
+}
