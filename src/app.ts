@@ -5,7 +5,7 @@
  */
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
-import type { BlankSchema, Env, Schema } from "hono/types";
+import type { BlankSchema, Schema } from "hono/types";
 import type { ServeOptions } from "./adapters/types.ts";
 import { peekContext, runInContext, runInContextWith } from "./context.ts";
 import { ShutdownError } from "./errors.ts";
@@ -21,8 +21,12 @@ import {
 import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "./options.ts";
 import { TestApp, type TestAppOptions, TestClient, type TestClientOptions } from "./testing.ts";
 
-/** Hono's `Env`, plus the type of `app.state`. */
-export interface LifespanEnv extends Env {
+/** Hono's `Env` (`Bindings`, `Variables`), plus the type of `app.state`. */
+export interface LifespanEnv {
+  /** The runtime's bindings, as in Hono's `Env`. */
+  Bindings?: object;
+  /** The types of `c.get()` / `c.set()`, as in Hono's `Env`. */
+  Variables?: object;
   /** The resources an app keeps from startup to shutdown, as `app.state`. */
   State?: object;
 }
@@ -206,7 +210,9 @@ export class App<
     checkKnownOptions("startup()", options, ["timeout"]);
     const timeout = checkDuration("timeout", options.timeout ?? Infinity);
     if (this.#phase !== "idle") {
-      throw new Error(`Cannot start app: it is already ${this.#phase === "starting" ? "starting" : "started"}`);
+      throw new Error(
+        `Cannot start app: it is already ${this.#phase === "starting" ? "starting" : "started"}`,
+      );
     }
     this.#phase = "starting";
     const apps = this.#apps();
@@ -238,7 +244,9 @@ export class App<
       const timeout = checkDuration("timeout", options.timeout ?? Infinity);
       if (this.#phase === "idle" || this.#phase === "starting") {
         throw new Error(
-          `Cannot shut down app: it is ${this.#phase === "idle" ? "not started" : "still starting"}`,
+          `Cannot shut down app: it is ${
+            this.#phase === "idle" ? "not started" : "still starting"
+          }`,
         );
       }
       return this.#stopping ??= this.#shutdown(timeout).finally(() => {

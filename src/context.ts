@@ -17,6 +17,7 @@ import type { App } from "./app.ts";
  * ```
  */
 export interface Globals {
+  /** Any value, under any key. */
   [key: string]: unknown;
 }
 

@@ -72,7 +72,9 @@ export class TestClient {
     checkKnownOptions("testClient()", options, ["followRedirects"]);
     const { followRedirects = false } = options;
     if (typeof followRedirects !== "boolean") {
-      throw new TypeError(`followRedirects must be a boolean, got ${describeValue(followRedirects)}`);
+      throw new TypeError(
+        `followRedirects must be a boolean, got ${describeValue(followRedirects)}`,
+      );
     }
     this.#app = app;
     this.#followRedirects = followRedirects;
@@ -122,7 +124,9 @@ export class TestClient {
     checkKnownOptions("request", init, INIT_KEYS);
     const bodies = (["json", "form", "body"] as const).filter((key) => init[key] !== undefined);
     if (bodies.length > 1) {
-      throw new TypeError(`Expected at most one of json, form and body, got ${bodies.join(" and ")}`);
+      throw new TypeError(
+        `Expected at most one of json, form and body, got ${bodies.join(" and ")}`,
+      );
     }
     const url = new URL(path, ORIGIN);
     appendQuery(url, init.query);
@@ -132,7 +136,15 @@ export class TestClient {
       body = JSON.stringify(init.json);
       if (!headers.has("content-type")) headers.set("content-type", "application/json");
     } else if (init.form !== undefined) {
-      body = init.form instanceof FormData ? init.form : new URLSearchParams(init.form);
+      // Encoded here, with its content type: Bun's Request drops the type of a form body
+      // when the headers are given as a Headers object.
+      const encoded = new Response(
+        init.form instanceof FormData ? init.form : new URLSearchParams(init.form),
+      );
+      if (!headers.has("content-type")) {
+        headers.set("content-type", encoded.headers.get("content-type") ?? "");
+      }
+      body = await encoded.arrayBuffer();
     }
     let request = new Request(url, { method: method.toUpperCase(), headers, body });
     for (let redirects = 0;; redirects++) {
@@ -172,7 +184,11 @@ export class TestClient {
     const separator = pair.indexOf("=");
     if (separator <= 0) return;
     const name = pair.slice(0, separator).trim();
-    const cookie: Cookie = { value: pair.slice(separator + 1).trim(), path: "/", expires: Infinity };
+    const cookie: Cookie = {
+      value: pair.slice(separator + 1).trim(),
+      path: "/",
+      expires: Infinity,
+    };
     for (const attribute of attributes) {
       const [key = "", value = ""] = attribute.split("=", 2).map((part) => part.trim());
       const lower = key.toLowerCase();

@@ -139,7 +139,8 @@ describe("a failing startup", () => {
       }
     });
     app.whileServing(function* third() {
-      throw new Error("no connection");
+      if (log.length === 0) throw new Error("no connection");
+      yield;
     });
     const error = await app.startup().catch((error) => error);
     assert.ok(error instanceof StartupError);
@@ -356,7 +357,12 @@ describe("sub-apps mounted with route()", () => {
     const parent = new App();
     const child = new App();
     const grandchild = new App();
-    for (const [name, app] of [["parent", parent], ["child", child], ["grandchild", grandchild]] as const) {
+    for (
+      const [name, app] of [["parent", parent], ["child", child], [
+        "grandchild",
+        grandchild,
+      ]] as const
+    ) {
       app.beforeServing(() => void log.push(`${name} before`));
       app.whileServing(function* () {
         log.push(`${name} start`);

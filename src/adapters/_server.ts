@@ -26,18 +26,20 @@ const SERVE_OPTIONS = [
 
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
-type Settings = Required<
-  Pick<
-    ServeOptions,
-    | "port"
-    | "hostname"
-    | "handleSignals"
-    | "gracefulTimeout"
-    | "startupTimeout"
-    | "shutdownTimeout"
-    | "shutdownDelay"
+type Settings =
+  & Required<
+    Pick<
+      ServeOptions,
+      | "port"
+      | "hostname"
+      | "handleSignals"
+      | "gracefulTimeout"
+      | "startupTimeout"
+      | "shutdownTimeout"
+      | "shutdownDelay"
+    >
   >
-> & ServeOptions;
+  & ServeOptions;
 
 /** Checks `options` and fills in the defaults; bad values are a `TypeError` naming them. */
 export function resolveOptions(runtime: Runtime, options: ServeOptions): Settings {
@@ -64,7 +66,9 @@ export function resolveOptions(runtime: Runtime, options: ServeOptions): Setting
     (typeof tls !== "object" || tls === null || typeof tls.cert !== "string" ||
       typeof tls.key !== "string")
   ) {
-    throw new TypeError(`tls must be an object with cert and key strings, got ${describeValue(tls)}`);
+    throw new TypeError(
+      `tls must be an object with cert and key strings, got ${describeValue(tls)}`,
+    );
   }
   if (
     health !== undefined &&
