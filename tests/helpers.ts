@@ -1,4 +1,5 @@
 /** Helpers shared by the test files. Not a test file itself. */
+import process from "node:process";
 
 /** A promise with its resolve function outside. */
 export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
@@ -25,4 +26,23 @@ export function captureConsole(): {
   console.error = (...args: unknown[]) => void captured.errors.push(args);
   console.warn = (...args: unknown[]) => void captured.warnings.push(args);
   return captured;
+}
+
+/** The runtime running the tests, for spawning children of the same one. */
+export const runtimeName: "deno" | "bun" | "node" = "Deno" in globalThis
+  ? "deno"
+  : "Bun" in globalThis
+  ? "bun"
+  : "node";
+
+/** The command that runs a TypeScript file on the runtime running the tests. */
+export function scriptCommand(script: string): [string, string[]] {
+  switch (runtimeName) {
+    case "deno":
+      return [process.execPath, ["run", "-A", script]];
+    case "bun":
+      return [process.execPath, ["run", script]];
+    case "node":
+      return [process.execPath, ["--import", "tsx", script]];
+  }
 }

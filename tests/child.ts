@@ -1,0 +1,73 @@
+/** A child process running a script on the runtime under test, read line by line. */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { scriptCommand } from "./helpers.ts";
+
+/** What a child printed and how it ended. */
+export interface Exit {
+  code: number | null;
+  signal: string | null;
+  stdout: string[];
+  stderr: string;
+}
+
+/** A running child: its output lines so far, a way to wait for one, signals, its exit. */
+export class Child {
+  readonly lines: string[] = [];
+  stderr = "";
+  readonly exited: Promise<Exit>;
+  readonly #pid: number;
+  #waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
+
+  constructor(script: string, env: Record<string, string> = {}) {
+    const [command, args] = scriptCommand(script);
+    const child = spawn(command, args, {
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.#pid = child.pid!;
+    let buffered = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) this.#push(line);
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => this.stderr += chunk);
+    this.exited = new Promise((resolve) => {
+      child.on("close", (code, signal) => {
+        if (buffered) this.#push(buffered);
+        for (const waiter of this.#waiters) waiter.resolve("");
+        resolve({ code, signal, stdout: this.lines, stderr: this.stderr });
+      });
+    });
+  }
+
+  #push(line: string): void {
+    this.lines.push(line);
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.match.test(line)) return true;
+      waiter.resolve(line);
+      return false;
+    });
+  }
+
+  /** Resolves with the first line (printed or to come) matching `match`; "" if the child exits first. */
+  waitFor(match: RegExp): Promise<string> {
+    const line = this.lines.find((line) => match.test(line));
+    if (line !== undefined) return Promise.resolve(line);
+    return new Promise((resolve) => this.#waiters.push({ match, resolve }));
+  }
+
+  /** The URL the fixture printed once listening. */
+  async url(): Promise<string> {
+    const line = await this.waitFor(/^url |Running on /);
+    if (line === "") throw new Error(`the child exited before listening:\n${this.stderr}`);
+    return line.startsWith("url ") ? line.slice(4) : /Running on (\S+)/.exec(line)![1]!;
+  }
+
+  /** Sends a signal. `process.kill` rather than `child.kill`: see RUNTIME-NOTES (Deno). */
+  kill(signal: "SIGTERM" | "SIGINT"): void {
+    process.kill(this.#pid, signal);
+  }
+}

@@ -1,0 +1,302 @@
+import assert from "node:assert/strict";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, test } from "node:test";
+import { Hono } from "hono";
+import { App, serve } from "../mod.ts";
+import { Child } from "./child.ts";
+import { captureConsole, deferred, runtimeName } from "./helpers.ts";
+
+const fixture = new URL("./fixtures/server.ts", import.meta.url).pathname;
+
+function start(config: Record<string, unknown> = {}): Child {
+  return new Child(fixture, { FIXTURE: JSON.stringify(config) });
+}
+
+/** The hook lines the fixture printed, in order. */
+function events(lines: string[]): string[] {
+  return lines.filter((line) =>
+    /^(beforeServing|whileServing start|whileServing end|afterServing|finished)$/.test(line)
+  );
+}
+
+/** A GET over a fresh connection (no pooling), for requests the test must watch fail. */
+function get(url: string, agent = false): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent }, (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (chunk) => body += chunk);
+      response.on("end", () => resolve({ status: response.statusCode!, body }));
+      response.on("error", reject);
+    }).on("error", reject).end();
+  });
+}
+
+describe(`serve() in a child process on ${runtimeName}`, () => {
+  test("startup completes before the first response; SIGTERM runs shutdown and exits 0", async () => {
+    const child = start();
+    const url = await child.url();
+    assert.deepEqual(events(child.lines), ["beforeServing", "whileServing start"]);
+    assert.equal((await get(url)).body, "hello");
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout), [
+      "beforeServing",
+      "whileServing start",
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
+  });
+
+  test("SIGINT shuts down gracefully too and exits 0", async () => {
+    const child = start();
+    await child.url();
+    child.kill("SIGINT");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
+  });
+
+  test("a request in flight at SIGTERM completes with 200 before shutdown runs", async () => {
+    const child = start();
+    const url = await child.url();
+    const response = get(`${url}/slow?ms=300`);
+    await child.waitFor(/^slow started$/);
+    child.kill("SIGTERM");
+    assert.deepEqual(await response, { status: 200, body: "slow done" });
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
+  });
+
+  test("an idle keep-alive connection does not hold shutdown for the grace period", {
+    timeout: 30_000,
+  }, async () => {
+    // With a 10-minute grace period, only closing the idle connection lets the child exit
+    // before the test's own timeout.
+    const child = start({ options: { gracefulTimeout: 600_000 } });
+    const url = await child.url();
+    const { Agent } = await import("node:http");
+    const agent = new Agent({ keepAlive: true });
+    assert.equal((await get(url, agent as never)).status, 200);
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    agent.destroy();
+    assert.equal(exit.code, 0, exit.stderr);
+  });
+
+  test("a request past gracefulTimeout is cut and the shutdown hooks still run once", {
+    timeout: 15_000,
+  }, async () => {
+    const child = start({ options: { gracefulTimeout: 100 } });
+    const url = await child.url();
+    const response = get(`${url}/slow?ms=20000`);
+    await child.waitFor(/^slow started$/);
+    child.kill("SIGTERM");
+    await assert.rejects(response);
+    const exit = await child.exited;
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
+  });
+
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+    test(`a second ${signal} while shutting down exits at once with code ${code}`, async () => {
+      const child = start({ hangShutdown: true });
+      await child.url();
+      child.kill(signal);
+      await child.waitFor(/^afterServing$/);
+      child.kill(signal);
+      const exit = await child.exited;
+      assert.equal(exit.code, code, exit.stderr);
+    });
+  }
+
+  test("a port in use is reported after shutdown ran; run() exits 1", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const child = start({ run: true, port });
+      const exit = await child.exited;
+      assert.equal(exit.code, 1);
+      assert.match(exit.stderr, new RegExp(`Cannot listen on http://127.0.0.1:${port}`));
+      assert.deepEqual(events(exit.stdout), [
+        "beforeServing",
+        "whileServing start",
+        "whileServing end",
+        "afterServing",
+      ]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test("a failing startup binds nothing; run() prints the hook and exits 1", async () => {
+    const child = start({ run: true, failStartup: true });
+    const exit = await child.exited;
+    assert.equal(exit.code, 1);
+    assert.match(exit.stderr, /beforeServing hook openDatabase threw: database is down/);
+    assert.ok(!exit.stdout.some((line) => line.startsWith("Running on")), exit.stdout.join("\n"));
+    assert.deepEqual(events(exit.stdout), ["beforeServing"]);
+  });
+
+  test("run() prints where it runs once bound, and returns after SIGTERM", async () => {
+    const child = start({ run: true });
+    const line = await child.waitFor(/^Running on /);
+    assert.match(line, /^Running on http:\/\/127\.0\.0\.1:\d+ \(CTRL \+ C to quit\)$/);
+    assert.equal((await get(await child.url())).body, "hello");
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.equal(exit.stdout.at(-1), "run returned");
+  });
+
+  test("a handler that throws gives a plain 500; the error is logged on the server", async () => {
+    const child = start();
+    const url = await child.url();
+    const response = await get(`${url}/fail`);
+    assert.equal(response.status, 500);
+    assert.equal(response.body, "Internal Server Error");
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.match(exit.stderr, /secret detail/);
+  });
+});
+
+describe(`serve() in-process on ${runtimeName}`, () => {
+  test("resolves once listening, with url, hostname and port; shutdown() runs the lifespan", async () => {
+    const log: string[] = [];
+    const app = new App();
+    app.beforeServing(() => void log.push("before"));
+    app.afterServing(() => void log.push("after"));
+    app.get("/", (c) => c.text("ok"));
+    const server = await serve(app, { port: 0, handleSignals: false });
+    assert.equal(server.hostname, "127.0.0.1");
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+    assert.equal(await (await fetch(server.url)).text(), "ok");
+    await server.shutdown();
+    await server.finished;
+    assert.deepEqual(log, ["before", "after"]);
+  });
+
+  test("serves a plain Hono app (no hooks), and stops with await using", async () => {
+    const hono = new Hono().get("/", (c) => c.text("plain"));
+    let url: string;
+    {
+      await using server = await serve(hono, { port: 0, handleSignals: false });
+      url = server.url;
+      assert.equal(await (await fetch(url)).text(), "plain");
+    }
+    await assert.rejects(fetch(url));
+  });
+
+  test("the signal option starts a graceful shutdown", async () => {
+    const controller = new AbortController();
+    let stopped = false;
+    const app = new App().afterServing(() => {
+      stopped = true;
+    });
+    const server = await serve(app, { port: 0, handleSignals: false, signal: controller.signal });
+    controller.abort();
+    await server.finished;
+    assert.equal(stopped, true);
+  });
+
+  test("onListen gets the bound address", async () => {
+    let seen: unknown;
+    const server = await serve(new App(), {
+      port: 0,
+      handleSignals: false,
+      onListen: (info) => {
+        seen = info;
+      },
+    });
+    assert.deepEqual(seen, { hostname: server.hostname, port: server.port, url: server.url });
+    await server.shutdown();
+  });
+
+  test("a failed shutdown rejects shutdown() and finished with the ShutdownError", async () => {
+    using _ = captureConsole();
+    const app = new App().afterServing(function broken() {
+      throw new Error("teardown broke");
+    });
+    const server = await serve(app, { port: 0, handleSignals: false });
+    await assert.rejects(server.shutdown(), { name: "ShutdownError" });
+    await assert.rejects(server.finished, { name: "ShutdownError" });
+  });
+
+  test("a startup failure rejects with the StartupError and binds nothing", async () => {
+    const app = new App().beforeServing(() => {
+      throw new Error("nope");
+    });
+    await assert.rejects(serve(app, { port: 0, handleSignals: false }), { name: "StartupError" });
+  });
+
+  test("bad options are a TypeError naming the option and the value", async () => {
+    const app = new App();
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ port: -1 }, /^port must be an integer from 0 to 65535, got -1$/],
+      [{ port: 1.5 }, /^port must be an integer/],
+      [{ port: "80" }, /^port must be an integer from 0 to 65535, got "80"$/],
+      [{ gracefulTimeout: NaN }, /^gracefulTimeout must be a non-negative number/],
+      [{ startupTimeout: -5 }, /^startupTimeout must be a non-negative number/],
+      [{ shutdownTimeout: "1" }, /^shutdownTimeout must be/],
+      [{ hostname: 42 }, /^hostname must be a non-empty string, got 42$/],
+      [{ signal: {} }, /^signal must be an AbortSignal/],
+      [{ handleSignals: "yes" }, /^handleSignals must be a boolean/],
+      [{ onListen: "log" }, /^onListen expects a function/],
+      [{ tls: { cert: 1 } }, /^tls must be an object with cert and key strings/],
+      [{ health: { path: "healthz" } }, /^health must be an object with a path starting with "\/"/],
+      [{ prot: 80 }, /^Unknown serve\(\) option "prot"$/],
+    ];
+    for (const [options, message] of cases) {
+      await assert.rejects(serve(app, options as never), { name: "TypeError", message });
+    }
+    await assert.rejects(serve({} as never), {
+      name: "TypeError",
+      message: "serve() expects an app with a fetch method, got an object",
+    });
+  });
+
+  test("health answers 200 while serving and 503 once shutdown begins", async () => {
+    const teardown = deferred<void>();
+    const release = deferred<void>();
+    const app = new App().afterServing(() => {
+      teardown.resolve();
+      return release.promise;
+    });
+    app.get("/", (c) => c.text("app"));
+    const server = await serve(app, {
+      port: 0,
+      handleSignals: false,
+      health: { path: "/healthz" },
+      shutdownDelay: 200,
+    });
+    const ready = await fetch(`${server.url}/healthz`);
+    assert.equal(ready.status, 200);
+    await ready.body?.cancel();
+    const stopped = server.shutdown();
+    // During shutdownDelay the server still serves, with readiness already failing.
+    const draining = await fetch(`${server.url}/healthz`);
+    assert.equal(draining.status, 503);
+    await draining.body?.cancel();
+    assert.equal(await (await fetch(server.url)).text(), "app");
+    await teardown.promise;
+    release.resolve();
+    await stopped;
+  });
+});
