@@ -219,7 +219,11 @@ export async function serveWith(
       if (lifespan !== undefined) beginShutdown(lifespan);
       try {
         if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
+        const graceEnded = Date.now() + settings.gracefulTimeout;
         await listener.close(settings.gracefulTimeout);
+        // Connections were closed on requests still running; their handlers may still hold
+        // timers or sockets of the app's, which `run()` must not wait for.
+        if (Date.now() >= graceEnded) cutShort.add(server);
         await shutdownLifespan();
       } finally {
         removeListeners();
@@ -249,13 +253,17 @@ export async function serveWith(
   }
   if (stopRequest !== undefined) running.stop();
 
-  return {
+  const server: Server = {
     ...info,
     finished,
     shutdown: stop,
     [Symbol.asyncDispose]: stop,
   };
+  return server;
 }
+
+/** Servers whose drain ran out of grace and closed connections on running requests. */
+const cutShort = new WeakSet<Server>();
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -284,9 +292,14 @@ export async function runWith(
     if (error instanceof Error && error.cause !== undefined) console.error(error.cause);
     runtime.exit(1);
   }
+  let failed = false;
   try {
     await server.finished;
   } catch {
-    // Already reported by serveWith; the exit code is set.
+    failed = true; // reported by serveWith, which set the exit code
   }
+  // A clean stop lets the event loop empty by itself (beforeExit handlers and flushes run).
+  // After requests were cut at the end of the grace period, their abandoned handlers may keep
+  // it busy for as long as they like: a person at a terminal wants the process to end.
+  if (cutShort.has(server)) runtime.exit(failed ? 1 : 0);
 }
