@@ -76,7 +76,7 @@ function contextFor(what: string): AppContext {
  * app.get("/", (c) => c.text(String(++currentApp<typeof app>().state.visits)));
  * ```
  */
-export function currentApp<A extends App = App>(): A {
+export function currentApp<A = App>(): A {
   return contextFor("currentApp()").app as A;
 }
 
