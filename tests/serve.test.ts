@@ -116,11 +116,28 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
       await child.url();
       child.kill(signal);
       await child.waitFor(/^afterServing$/);
+      // A person's second CTRL + C, not an echo of the first (those within 200 ms are one).
+      await new Promise((resolve) => setTimeout(resolve, 300));
       child.kill(signal);
       const exit = await child.exited;
       assert.equal(exit.code, code, exit.stderr);
     });
   }
+
+  test("a signal echoed at once (process group plus a wrapper) is one graceful shutdown", async () => {
+    const child = start();
+    await child.url();
+    child.kill("SIGINT");
+    child.kill("SIGINT");
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
+  });
 
   test("a port in use is reported after shutdown ran; run() exits 1", async () => {
     const blocker = createServer();

@@ -26,6 +26,9 @@ const SERVE_OPTIONS = [
 
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
+/** Signals within this many ms of the first are the same request, not a second one. */
+const SIGNAL_ECHO_MS = 200;
+
 type Settings =
   & Required<
     Pick<
@@ -143,13 +146,19 @@ export async function serveWith(
   const removeListeners = () => removers.splice(0).forEach((remove) => remove());
   // Installed before startup, so that a signal during startup is not the default instant death.
   if (settings.handleSignals) {
+    let firstSignalAt: number | undefined;
     for (const signal of ["SIGINT", "SIGTERM"] as const) {
       removers.push(runtime.onSignal(signal, () => {
-        if (stopRequest !== undefined) {
+        const now = Date.now();
+        if (firstSignalAt === undefined) {
+          firstSignalAt = now;
+          requestStop(signal);
+        } else if (now - firstSignalAt > SIGNAL_ECHO_MS) {
           console.error(`Received ${signal} while stopping: exiting now`);
           runtime.exit(EXIT_CODES[signal]);
         }
-        requestStop(signal);
+        // Else an echo of the first: CTRL + C reaches the whole process group, and wrappers
+        // (npm, tsx, a worker's primary) forward the same signal again.
       }));
     }
   }
