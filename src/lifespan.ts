@@ -28,14 +28,17 @@ export type Teardown =
   | { readonly label: string; readonly iterator: ServingIterator }
   | { readonly label: string; readonly hook: Hook };
 
-/** `name` for a named function, else its place: `beforeServing hook #2`. */
-export function hookLabel(kind: string, fn: { name: string }, index: number): string {
-  return fn.name && fn.name !== "anonymous" ? fn.name : `${kind} hook #${index + 1}`;
+/** How a hook is named: `hook` is its name (or its place), `text` says which kind it is. */
+interface HookName {
+  readonly hook: string;
+  readonly text: string;
 }
 
-function describe(kind: string, fn: { name: string }, index: number): string {
-  const label = hookLabel(kind, fn, index);
-  return label.startsWith(kind) ? label : `${kind} hook ${label}`;
+/** A named function by its name (`connectDb`), else by its place (`beforeServing hook #2`). */
+function nameHook(kind: string, fn: { name: string }, index: number): HookName {
+  if (fn.name && fn.name !== "anonymous") return { hook: fn.name, text: `${kind} hook ${fn.name}` };
+  const place = `${kind} hook #${index + 1}`;
+  return { hook: place, text: place };
 }
 
 function isIterator(value: unknown): value is ServingIterator {
@@ -72,55 +75,52 @@ export async function withTimeout<T>(
  */
 export async function runStartup(units: readonly Hooks[], timeout: number): Promise<Teardown[]> {
   const stack: Teardown[] = [];
-  let pending = "";
+  let pending: HookName = { hook: "", text: "" };
   let timedOut = false;
+  const failed = (what: string, cause?: unknown) =>
+    new StartupError(
+      `Startup failed: ${pending.text} ${what}`,
+      pending.hook,
+      cause === undefined ? undefined : { cause },
+    );
 
   const advance = async (): Promise<void> => {
     for (const unit of units) {
       // afterServing hooks sit below the unit's generators: they run after those are resumed.
       unit.after.forEach((hook, index) =>
-        stack.push({ label: describe("afterServing", hook, index), hook })
+        stack.push({ label: nameHook("afterServing", hook, index).text, hook })
       );
       for (const [index, hook] of unit.before.entries()) {
-        pending = describe("beforeServing", hook, index);
+        pending = nameHook("beforeServing", hook, index);
         try {
           await hook();
         } catch (error) {
-          throw new StartupError(
-            `Startup failed: ${pending} threw: ${messageOf(error)}`,
-            hookLabel("beforeServing", hook, index),
-            { cause: error },
-          );
+          throw failed(`threw: ${messageOf(error)}`, error);
         }
         if (timedOut) return;
       }
       for (const [index, generatorFunction] of unit.while.entries()) {
-        pending = describe("whileServing", generatorFunction, index);
-        const hook = hookLabel("whileServing", generatorFunction, index);
+        pending = nameHook("whileServing", generatorFunction, index);
         let iterator: ServingIterator;
         let result: IteratorResult<unknown>;
         try {
           iterator = generatorFunction();
           if (!isIterator(iterator)) {
             throw new TypeError(
-              `${pending} must be a generator function, got a function returning ${typeof iterator}`,
+              `${pending.text} must be a generator function, got a function returning ${typeof iterator}`,
             );
           }
           result = await iterator.next();
         } catch (error) {
-          throw new StartupError(`Startup failed: ${pending} threw: ${messageOf(error)}`, hook, {
-            cause: error,
-          });
+          throw failed(`threw: ${messageOf(error)}`, error);
         }
         if (timedOut) {
           // Startup was abandoned while this generator started: close it as it would have been.
           if (!result.done) await iterator.return(undefined);
           return;
         }
-        if (result.done) {
-          throw new StartupError(`Startup failed: ${pending} returned without yielding`, hook);
-        }
-        stack.push({ label: pending, iterator });
+        if (result.done) throw failed("returned without yielding");
+        stack.push({ label: pending.text, iterator });
       }
     }
   };
@@ -128,10 +128,9 @@ export async function runStartup(units: readonly Hooks[], timeout: number): Prom
   try {
     await withTimeout(advance(), timeout, () => {
       timedOut = true;
-      const hook = pending.replace(/^(beforeServing|whileServing) hook (?!#)/, "");
       return new StartupError(
-        `Startup timed out after ${timeout} ms: ${pending} was still pending`,
-        hook,
+        `Startup timed out after ${timeout} ms: ${pending.text} was still pending`,
+        pending.hook,
       );
     });
   } catch (error) {
