@@ -1,0 +1,236 @@
+/**
+ * The package as users get it. From npm: npm-build.ts (run by the runtime running the tests)
+ * builds and packs it, npm installs the tarball next to hono in a folder outside the
+ * repository, then a plain `.mjs` app runs on Node, Bun and Deno and a TypeScript consumer is
+ * type-checked by tsc against the published `.d.ts`. From JSR: Deno imports the sources
+ * through deno.json's `exports`, and `deno publish --dry-run` accepts them.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { runtimeName, scriptCommand } from "./helpers.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const bin = (name: string): string => join(root, "node_modules", ".bin", name);
+/** The runtime running the tests runs its own consumer; the other two come from node_modules. */
+const commands = {
+  node: runtimeName === "node" ? process.execPath : "node",
+  bun: runtimeName === "bun" ? process.execPath : bin("bun"),
+  deno: runtimeName === "deno" ? process.execPath : bin("deno"),
+  npm: "npm",
+};
+/** A child that runs longer than this has hung: it is killed and its test fails. */
+const CHILD_TIMEOUT = 60_000;
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end, collecting its output. */
+function exec(command: string, args: string[], cwd: string): Promise<Finished> {
+  // npm passes its own settings to scripts as npm_* variables (`npm test` sets the
+  // repository as the prefix): a nested npm must not see them.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith("npm_")),
+  );
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout += chunk);
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr += chunk);
+  const watchdog = setTimeout(() => {
+    stderr += `\n[killed after ${CHILD_TIMEOUT} ms]`;
+    child.kill("SIGKILL");
+  }, CHILD_TIMEOUT);
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(watchdog);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Like `exec`, but a non-zero exit is an assertion failure showing the output. */
+async function execOk(command: string, args: string[], cwd: string): Promise<string> {
+  const { code, stdout, stderr } = await exec(command, args, cwd);
+  assert.equal(code, 0, `${command} ${args.join(" ")} failed:\n${stdout}\n${stderr}`);
+  return stdout;
+}
+
+// A user's app in plain JavaScript: a lifespan, one request on a free port, a shutdown, and an
+// exit on its own (nothing left open).
+const plainApp = `import { App, serve } from "@lifespan/hono";
+
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+const app = new App();
+app.beforeServing(() => console.log("beforeServing"));
+app.afterServing(() => console.log("afterServing"));
+app.get("/", (c) => c.text(\`hello from \${runtime}\`));
+
+const server = await serve(app, { port: 0 });
+const response = await fetch(server.url);
+console.log(response.status, await response.text());
+await server.shutdown();
+`;
+
+// A TypeScript user: every entry point, typed state (a wrong type must be an error, so the
+// types are not \`any\`), a plain Hono sub-app, and a request served.
+const typedApp = `import { App, type Server, serve, StartupError } from "@lifespan/hono";
+import { serve as serveOnNode } from "@lifespan/hono/node";
+import { serve as serveOnDeno } from "@lifespan/hono/deno";
+import { serve as serveOnBun } from "@lifespan/hono/bun";
+import { type TestApp, TestClient } from "@lifespan/hono/testing";
+import { Hono } from "hono";
+
+const app = new App<{ State: { greeting: string } }>();
+app.beforeServing(() => {
+  app.state.greeting = "typed hello";
+});
+app.route("/plain", new Hono().get("/", (c) => c.text("plain")));
+app.get("/", (c) => c.text(app.state.greeting));
+
+export function typeChecks(testApp: TestApp): TestClient {
+  // @ts-expect-error: the state's type comes from the App's type parameter
+  app.state.greeting = 42;
+  const runners: (typeof serve)[] = [serveOnNode, serveOnDeno, serveOnBun];
+  const isStartupError = (error: unknown): boolean => error instanceof StartupError;
+  void [runners, isStartupError];
+  return testApp.testClient();
+}
+
+const server: Server = await serve(app, { port: 0 });
+const response = await fetch(server.url);
+console.log(response.status, await response.text());
+await server.shutdown();
+`;
+
+describe(`the package, built and installed on ${runtimeName}`, () => {
+  const work = mkdtempSync(join(tmpdir(), "lifespan-hono-package-"));
+  const npmConsumer = join(work, "npm-consumer");
+  const jsrConsumer = join(work, "jsr-consumer");
+  const dev = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const denoConfig = JSON.parse(readFileSync(join(root, "deno.json"), "utf8"));
+
+  // Build, pack and install once; every test below reads the same installed package.
+  before(async () => {
+    const [command, args] = scriptCommand(join(root, "npm-build.ts"));
+    const output = await execOk(command, [...args, "--out", join(work, "package")], root);
+    const tarball = output.trim().split("\n").at(-1)!;
+    assert.match(tarball, /\.tgz$/);
+
+    mkdirSync(npmConsumer);
+    writeFileSync(join(npmConsumer, "package.json"), '{ "private": true, "type": "module" }\n');
+    await execOk(commands.npm, [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      tarball,
+      `hono@${dev.devDependencies.hono}`,
+      `@types/node@${dev.devDependencies["@types/node"]}`,
+    ], npmConsumer);
+    writeFileSync(join(npmConsumer, "app.mjs"), plainApp);
+    writeFileSync(join(npmConsumer, "app.ts"), typedApp);
+    // What a Node user writes: strict, nodenext, and the library's own .d.ts checked too.
+    writeFileSync(
+      join(npmConsumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "es2022",
+          module: "nodenext",
+          lib: ["es2022", "dom"],
+          types: ["node"],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+        },
+        files: ["app.ts"],
+      }),
+    );
+
+    // A Deno user of the JSR package: its name maps to deno.json's exports, its
+    // dependencies to deno.json's imports (one hono for both, as JSR resolves it).
+    mkdirSync(jsrConsumer);
+    const imports: Record<string, string> = {};
+    for (const [name, target] of Object.entries<string>(denoConfig.imports)) {
+      if (!name.startsWith(denoConfig.name)) imports[name] = target;
+    }
+    for (const [path, target] of Object.entries<string>(denoConfig.exports)) {
+      imports[denoConfig.name + path.slice(1)] = pathToFileURL(join(root, target)).href;
+    }
+    writeFileSync(join(jsrConsumer, "deno.json"), JSON.stringify({ imports, lock: false }));
+    writeFileSync(join(jsrConsumer, "app.ts"), typedApp);
+  });
+
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  for (const runtime of ["node", "bun", "deno"] as const) {
+    test(`a plain .mjs app imports it on ${runtime}, serves, shuts down and exits 0`, async () => {
+      const args = runtime === "deno" ? ["run", "-A", "app.mjs"] : ["app.mjs"];
+      const { code, stdout, stderr } = await exec(commands[runtime], args, npmConsumer);
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(stdout.trim().split("\n"), [
+        "beforeServing",
+        `200 hello from ${runtime}`,
+        "afterServing",
+      ]);
+    });
+  }
+
+  // tsc and `deno publish` (5 s each) read files and do not depend on the runtime running the
+  // tests: they run once per `npm test`.
+  test("tsc type-checks a TypeScript consumer against the published .d.ts", {
+    skip: runtimeName !== "node" && "checked once, in the Node run",
+  }, async () => {
+    await execOk(
+      commands.node,
+      [join(root, "node_modules/typescript/bin/tsc"), "-p", "."],
+      npmConsumer,
+    );
+  });
+
+  test("deno publish --dry-run accepts the sources (no slow types)", {
+    skip: runtimeName !== "deno" && "checked once, in the Deno run",
+  }, async () => {
+    await execOk(commands.deno, ["publish", "--dry-run", "--allow-dirty", "--quiet"], root);
+  });
+
+  test("the published package.json has the exports, peer hono and engines", () => {
+    const installed = JSON.parse(
+      readFileSync(
+        join(npmConsumer, "node_modules", ...denoConfig.name.split("/"), "package.json"),
+        "utf8",
+      ),
+    );
+    assert.equal(installed.version, denoConfig.version);
+    assert.deepEqual(Object.keys(installed.exports), [
+      ...Object.keys(denoConfig.exports),
+      "./package.json",
+    ]);
+    assert.deepEqual(installed.exports["."], {
+      types: "./mod.d.ts",
+      import: "./mod.js",
+      default: "./mod.js",
+    });
+    assert.ok(installed.peerDependencies.hono, "hono is a peer dependency");
+    assert.equal(installed.engines.node, ">=20");
+  });
+
+  test("Deno imports it through deno.json's exports, type-checks and serves", async () => {
+    const stdout = await execOk(commands.deno, ["run", "--check", "-A", "app.ts"], jsrConsumer);
+    assert.equal(stdout.trim(), "200 typed hello");
+  });
+});
