@@ -18,6 +18,7 @@ export class Child {
   readonly exited: Promise<Exit>;
   readonly #pid: number;
   #waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
+  #closed = false;
 
   constructor(script: string, env: Record<string, string> = {}) {
     const [command, args] = scriptCommand(script);
@@ -37,6 +38,7 @@ export class Child {
     this.exited = new Promise((resolve) => {
       child.on("close", (code, signal) => {
         if (buffered) this.#push(buffered);
+        this.#closed = true;
         for (const waiter of this.#waiters) waiter.resolve("");
         resolve({ code, signal, stdout: this.lines, stderr: this.stderr });
       });
@@ -59,11 +61,25 @@ export class Child {
     return new Promise((resolve) => this.#waiters.push({ match, resolve }));
   }
 
+  /** Resolves with the first `count` lines matching `match`; fewer if the child exits first. */
+  async waitForCount(match: RegExp, count: number): Promise<string[]> {
+    for (;;) {
+      const found = this.lines.filter((line) => match.test(line));
+      if (found.length >= count || this.#closed) return found.slice(0, count);
+      await new Promise((resolve) => this.#waiters.push({ match, resolve }));
+    }
+  }
+
   /** The URL the fixture printed once listening. */
   async url(): Promise<string> {
     const line = await this.waitFor(/^url |Running on /);
     if (line === "") throw new Error(`the child exited before listening:\n${this.stderr}`);
     return line.startsWith("url ") ? line.slice(4) : /Running on (\S+)/.exec(line)![1]!;
+  }
+
+  /** The child's process id. */
+  get pid(): number {
+    return this.#pid;
   }
 
   /** Sends a signal. `process.kill` rather than `child.kill`: see RUNTIME-NOTES (Deno). */

@@ -9,6 +9,7 @@ import { App, beginShutdown } from "../app.ts";
 import { LifespanError, messageOf, StartupError } from "../errors.ts";
 import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "../options.ts";
 import type { Fetchable, Handler, Listener, Runtime, ServeOptions, Server } from "./types.ts";
+import type { PrimaryLink } from "./_workers.ts";
 
 const SERVE_OPTIONS = [
   "port",
@@ -22,6 +23,7 @@ const SERVE_OPTIONS = [
   "tls",
   "health",
   "shutdownDelay",
+  "workers",
 ];
 
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -40,6 +42,7 @@ type Settings =
       | "startupTimeout"
       | "shutdownTimeout"
       | "shutdownDelay"
+      | "workers"
     >
   >
   & ServeOptions;
@@ -82,8 +85,15 @@ export function resolveOptions(runtime: Runtime, options: ServeOptions): Setting
       `health must be an object with a path starting with "/", got ${describeValue(health)}`,
     );
   }
+  const workers = options.workers ?? 1;
+  if (workers !== "auto" && !(Number.isInteger(workers) && workers >= 1)) {
+    throw new TypeError(
+      `workers must be a positive integer or "auto", got ${describeValue(workers)}`,
+    );
+  }
   return {
     ...options,
+    workers,
     port,
     hostname,
     handleSignals,
@@ -104,9 +114,39 @@ function portFromEnv(runtime: Runtime): number {
   return port;
 }
 
-function formatUrl(hostname: string, port: number, secure: boolean): string {
+/** `http://host:port` (or https), with brackets around an IPv6 address; no trailing slash. */
+export function formatUrl(hostname: string, port: number, secure: boolean): string {
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return `${secure ? "https" : "http"}://${host}:${port}`;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM: the first calls `onStop`; another one more than
+ * `SIGNAL_ECHO_MS` later calls `beforeExit` and exits at once (130 or 143). Returns the removers.
+ */
+export function listenForSignals(
+  runtime: Runtime,
+  handlers: {
+    onStop: (signal: "SIGINT" | "SIGTERM") => void;
+    beforeExit?: (signal: "SIGINT" | "SIGTERM") => void;
+  },
+): (() => void)[] {
+  let firstSignalAt: number | undefined;
+  return (["SIGINT", "SIGTERM"] as const).map((signal) =>
+    runtime.onSignal(signal, () => {
+      const now = Date.now();
+      if (firstSignalAt === undefined) {
+        firstSignalAt = now;
+        handlers.onStop(signal);
+      } else if (now - firstSignalAt > SIGNAL_ECHO_MS) {
+        console.error(`Received ${signal} while stopping: exiting now`);
+        handlers.beforeExit?.(signal);
+        runtime.exit(EXIT_CODES[signal]);
+      }
+      // Else an echo of the first: CTRL + C reaches the whole process group, and wrappers
+      // (npm, tsx, a worker's primary) forward the same signal again.
+    })
+  );
 }
 
 /** Answers the readiness path before the app sees the request. */
@@ -133,6 +173,19 @@ export async function serveWith(
   }
   const settings = resolveOptions(runtime, options);
   const lifespan = app instanceof App ? app : undefined;
+  const secure = settings.tls !== undefined;
+
+  // With workers, the same script runs in their primary (which runs no lifespan) and in each
+  // worker, which serves as a single process would and reports to the primary.
+  let primary: PrimaryLink | undefined;
+  if (settings.workers !== 1) {
+    const workers = await import("./_workers.ts");
+    primary = workers.joinPrimary(runtime.env(workers.WORKER_ENV));
+    const count = primary === undefined ? await workers.workerCount(settings.workers) : 1;
+    if (count > 1) {
+      return await workers.servePrimary(runtime, { ...settings, count, secure });
+    }
+  }
 
   // What asked the server to stop before it could (during startup), and what stops it after.
   let stopRequest: string | undefined;
@@ -145,22 +198,17 @@ export async function serveWith(
   const removers: (() => void)[] = [];
   const removeListeners = () => removers.splice(0).forEach((remove) => remove());
   // Installed before startup, so that a signal during startup is not the default instant death.
-  if (settings.handleSignals) {
-    let firstSignalAt: number | undefined;
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      removers.push(runtime.onSignal(signal, () => {
-        const now = Date.now();
-        if (firstSignalAt === undefined) {
-          firstSignalAt = now;
-          requestStop(signal);
-        } else if (now - firstSignalAt > SIGNAL_ECHO_MS) {
-          console.error(`Received ${signal} while stopping: exiting now`);
-          runtime.exit(EXIT_CODES[signal]);
-        }
-        // Else an echo of the first: CTRL + C reaches the whole process group, and wrappers
-        // (npm, tsx, a worker's primary) forward the same signal again.
-      }));
-    }
+  // A worker always does: its primary asks it to stop with a signal. And it keeps them to the
+  // end: a copy of the signal (CTRL + C reaches the process group, then the primary forwards
+  // it) may come after its shutdown and would kill it. They do not keep a process alive.
+  if (settings.handleSignals || primary !== undefined) {
+    const removeSignalListeners = listenForSignals(runtime, { onStop: requestStop });
+    if (primary === undefined) removers.push(...removeSignalListeners);
+  }
+  if (primary !== undefined) {
+    const link = primary;
+    link.onPrimaryGone(() => requestStop("the primary exiting"));
+    removers.push(() => link.close());
   }
   const { signal } = settings;
   if (signal !== undefined) {
@@ -179,6 +227,7 @@ export async function serveWith(
     try {
       await undo?.();
     } finally {
+      await primary?.failed(error);
       removeListeners();
     }
     throw error;
@@ -205,17 +254,19 @@ export async function serveWith(
     listener = await runtime.listen({
       handler: settings.health ? withHealth(handler, settings.health.path, () => serving) : handler,
       hostname: settings.hostname,
-      port: settings.port,
+      port: primary?.port ?? settings.port,
       tls: settings.tls,
+      reusePort: primary !== undefined,
     });
   } catch (error) {
-    const url = formatUrl(settings.hostname, settings.port, settings.tls !== undefined);
+    const url = formatUrl(settings.hostname, primary?.port ?? settings.port, secure);
     return await failWith(
       new Error(`Cannot listen on ${url}: ${messageOf(error)}`, { cause: error }),
       shutdownLifespan,
     );
   }
   serving = true;
+  primary?.listening();
 
   let stopped: Promise<void> | undefined;
   let settle!: (outcome: Promise<void>) => void;
@@ -226,6 +277,7 @@ export async function serveWith(
     stopped ??= (async () => {
       serving = false;
       if (lifespan !== undefined) beginShutdown(lifespan);
+      let succeeded = false;
       try {
         if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
         const graceEnded = Date.now() + settings.gracefulTimeout;
@@ -234,7 +286,9 @@ export async function serveWith(
         // timers or sockets of the app's, which `run()` must not wait for.
         if (Date.now() >= graceEnded) cutShort.add(server);
         await shutdownLifespan();
+        succeeded = true;
       } finally {
+        await primary?.stopped(succeeded);
         removeListeners();
       }
     })();
@@ -253,10 +307,11 @@ export async function serveWith(
   const info = {
     hostname: listener.hostname,
     port: listener.port,
-    url: formatUrl(listener.hostname, listener.port, settings.tls !== undefined),
+    url: formatUrl(listener.hostname, listener.port, secure),
   };
   try {
-    settings.onListen?.(info);
+    // In a worker, the primary calls it once they all listen.
+    if (primary === undefined) settings.onListen?.(info);
   } catch (error) {
     console.error("onListen threw:", error);
   }
@@ -276,6 +331,14 @@ const cutShort = new WeakSet<Server>();
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The exit code for a failed start: a worker's own (set by `_workers.ts`), else 1. */
+function exitCodeOf(error: unknown): number {
+  const code = typeof error === "object" && error !== null && "exitCode" in error
+    ? error.exitCode
+    : undefined;
+  return typeof code === "number" ? code : 1;
 }
 
 /** `serve()` for a person at a terminal: the implementation of `app.run()`. */
@@ -299,7 +362,7 @@ export async function runWith(
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
     console.error(`${messageOf(error)}${hook}`);
     if (error instanceof Error && error.cause !== undefined) console.error(error.cause);
-    runtime.exit(1);
+    runtime.exit(exitCodeOf(error));
   }
   let failed = false;
   try {

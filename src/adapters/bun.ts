@@ -12,6 +12,7 @@ interface BunApi {
     hostname: string;
     port: number;
     tls?: { cert: string; key: string };
+    reusePort?: boolean;
     development: boolean;
     fetch: Handler;
     error: (error: unknown) => Response;
@@ -19,7 +20,10 @@ interface BunApi {
     hostname: string;
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
+    unref(): void;
   };
+  /** The entry module's path: what a worker runs again. */
+  main: string;
 }
 
 const Bun = (globalThis as unknown as { Bun: BunApi }).Bun;
@@ -29,19 +33,29 @@ function internalError(error: unknown): Response {
   return new Response("Internal Server Error", { status: 500 });
 }
 
-function race(work: Promise<void>, ms: number): Promise<boolean> {
+/** How long `stop(true)` may take before the adapter lets go of the server. */
+const FORCE_STOP_TIMEOUT = 1000;
+
+/** The longest delay `setTimeout` keeps; a longer one (`Infinity` too) fires after 1 ms. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** Whether `work` settles within `ms`; the timer is cleared either way. */
+function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {
+  // A grace period too long for a timer means "as long as it takes", not "cut at once".
+  if (ms > MAX_TIMER_DELAY) return work.then(() => true);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<boolean>((resolve) => timer = setTimeout(resolve, ms, false));
   return Promise.race([work.then(() => true), deadline]).finally(() => clearTimeout(timer));
 }
 
-function listen({ handler, hostname, port, tls }: ListenOptions): Promise<Listener> {
+function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
   // Bun.serve throws at once when it cannot bind. `development: false`: no error page with
   // stack traces for errors that escape the handler.
   const server = Bun.serve({
     hostname,
     port,
     tls,
+    reusePort,
     development: false,
     fetch: handler,
     error: internalError,
@@ -50,9 +64,22 @@ function listen({ handler, hostname, port, tls }: ListenOptions): Promise<Listen
     hostname: server.hostname,
     port: server.port,
     async close(gracefulTimeout) {
-      if (await race(server.stop(false), gracefulTimeout)) return;
-      // stop(true) can hang while a handler is pending (bun#40043): bound it too.
-      await race(server.stop(true), 1000);
+      // stop(false) stops accepting and closes idle keep-alive connections at once; it settles
+      // when the in-flight requests, streamed bodies included, are done.
+      if (await settlesWithin(server.stop(false), gracefulTimeout)) return;
+      // Past the grace period, stop(true) closes the busy connections. Bun then aborts each cut
+      // request's `signal` and cancels its response body, so the client sees the connection
+      // close (never a complete-looking response) and handlers that honour the signal end. A
+      // handler that ignores it keeps only its own timers: the server holds nothing.
+      if (await settlesWithin(server.stop(true), FORCE_STOP_TIMEOUT)) return;
+      // stop(true) has been seen never to settle while a handler is pending (bun#40043). The
+      // server would then keep the process alive: unref() lets it go, and the connections close
+      // when the process exits.
+      server.unref();
+      console.warn(
+        `Bun's server.stop(true) did not settle within ${FORCE_STOP_TIMEOUT} ms: ` +
+          "the server no longer keeps the process alive",
+      );
     },
   });
 }
@@ -75,4 +102,12 @@ export const runtime: Runtime = {
     process.exitCode = code;
   },
   env: (name) => process.env[name],
+  startWorker: async (env) => {
+    const { spawnWorker } = await import("./_workers.ts");
+    return spawnWorker(
+      process.execPath,
+      [...process.execArgv, Bun.main, ...process.argv.slice(2)],
+      env,
+    );
+  },
 };

@@ -1,9 +1,16 @@
 /**
  * Deno: `Deno.serve`, stopped with its `shutdown()`.
  *
+ * `shutdown()` stops accepting, closes idle connections and waits for the others with no limit
+ * and no way to force it (aborting `Deno.serve`'s `signal` closes everything at once, and after
+ * `shutdown()` it throws). So the adapter bounds the grace period itself: when it ends,
+ * requests whose handler is still running are answered with a 503 whose body fails, and stream
+ * bodies are made to fail. Either way the client sees the connection break, never a
+ * complete-looking response, and `shutdown()` can settle.
+ *
  * @module
  */
-import type { Handler, Listener, ListenOptions, Runtime } from "./types.ts";
+import type { Listener, ListenOptions, Runtime } from "./types.ts";
 
 /** The part of Deno's API the adapter uses, typed here so that tsc checks it too. */
 interface DenoApi {
@@ -11,12 +18,13 @@ interface DenoApi {
     options: {
       hostname: string;
       port: number;
+      reusePort?: boolean;
       cert?: string;
       key?: string;
       onListen: () => void;
       onError: (error: unknown) => Response;
     },
-    handler: Handler,
+    handler: (request: Request, info: unknown) => Response | Promise<Response>,
   ): {
     addr: { hostname: string; port: number };
     finished: Promise<void>;
@@ -31,27 +39,200 @@ interface DenoApi {
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
-function internalError(error: unknown): Response {
-  console.error(error);
-  return new Response("Internal Server Error", { status: 500 });
+/**
+ * Deno sends string and byte bodies on a native fast path that wrapping them would lose, and
+ * `response.body`, the only public view of a body, turns a string into a stream as well. So
+ * stream bodies are told apart by Deno's own record of the body (the slot behind the symbol
+ * described "response", whose `body.streamOrStatic` is the stream or the static value),
+ * checked once at load. Should a Deno release change that record, every body is taken for a
+ * stream: slower, but never impossible to cut.
+ */
+const responseSlot = Object.getOwnPropertySymbols(new Response(null))
+  .find((key) => key.description === "response");
+
+function peekStreamBody(response: Response): boolean {
+  const inner: unknown = responseSlot === undefined
+    ? undefined
+    : (response as unknown as Record<symbol, unknown>)[responseSlot];
+  const body: unknown = (inner as { body?: unknown } | undefined)?.body;
+  return (body as { streamOrStatic?: unknown } | null | undefined)
+    ?.streamOrStatic instanceof ReadableStream;
 }
 
-function listen({ handler, hostname, port, tls }: ListenOptions): Promise<Listener> {
+const hasStreamBody: (response: Response) => boolean =
+  peekStreamBody(new Response(new ReadableStream())) && !peekStreamBody(new Response("static"))
+    ? peekStreamBody
+    : (response) => response.body !== null;
+
+/**
+ * The requests a grace period may have to end: handlers still running, bodies still streaming.
+ * Only async handlers and stream bodies are tracked; a string or byte response costs a lookup.
+ */
+class InFlight {
+  /** The `resolve` of each handler still running: the cut answers in its place. */
+  readonly #running = new Set<(response: Response) => void>();
+  /** Ends one stream body still being sent, with the reason given. */
+  readonly #streams = new Set<(reason: Error) => void>();
+  /** Set once the grace period is over: what cut requests fail with. */
+  reason: Error | undefined;
+
+  /** Answers now with a 503 whose body fails, so that the client sees the response break. */
+  static cutResponse(reason: Error): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.error(reason),
+    });
+    return new Response(body, { status: 503 });
+  }
+
+  /** Tracks what a handler returned, until it is sent or cut. */
+  serve(result: Response | Promise<Response>): Response | Promise<Response> {
+    return result instanceof Promise ? this.#race(result) : this.#track(result);
+  }
+
+  /** Ends every tracked request; later ones are cut as they come. */
+  cutAll(reason: Error): void {
+    this.reason = reason;
+    for (const resolve of this.#running) resolve(InFlight.cutResponse(reason));
+    for (const cut of this.#streams) cut(reason);
+    this.#running.clear();
+    this.#streams.clear();
+  }
+
+  // The one cost on the hot path: a promise Deno waits on instead of the handler's, so that
+  // the cut can settle it. Kept to that promise and the two callbacks it needs.
+  #race(pending: Promise<Response>): Promise<Response> {
+    const running = this.#running;
+    return new Promise((resolve, reject) => {
+      running.add(resolve);
+      pending.then(
+        (response) => {
+          if (running.delete(resolve)) {
+            // A body that cannot be read (already locked) must fail the request, not hang it.
+            try {
+              resolve(this.#track(response));
+            } catch (error) {
+              reject(error);
+            }
+          } else if (hasStreamBody(response)) {
+            // Already cut: nobody reads this body, so let its producer stop.
+            response.body?.cancel(this.reason).catch(() => {});
+          }
+        },
+        (error: unknown) => {
+          // After a cut the client is gone, and the error is most likely the cut's echo
+          // (an aborted request signal): only a request still waiting gets it.
+          if (running.delete(resolve)) reject(error);
+        },
+      );
+    });
+  }
+
+  #track(response: Response): Response {
+    if (!hasStreamBody(response)) return response;
+    const body = this.#cuttable(response.body!);
+    return new Response(body, response);
+  }
+
+  /** `body`, read through a stream that fails when cut and cancels `body` then. */
+  #cuttable(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const cuts = this.#streams;
+    const reader = body.getReader();
+    let cut: (reason: Error) => void;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      cuts.delete(cut);
+    };
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        cut = (reason) => {
+          ended = true;
+          controller.error(reason);
+          reader.cancel(reason).catch(() => {});
+        };
+        cuts.add(cut);
+      },
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (ended) return;
+          if (done) {
+            end();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          if (ended) return;
+          end();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        end();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+}
+
+function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
+  const inFlight = new InFlight();
   // Deno.serve throws at once (AddrInUse) when it cannot bind.
   const server = Deno.serve(
-    { hostname, port, ...tls, onListen: () => {}, onError: internalError },
-    handler,
+    {
+      hostname,
+      port,
+      reusePort,
+      ...tls,
+      onListen: () => {},
+      onError: (error) => {
+        // Deno reports a body that failed here too: a cut one is no server error.
+        if (error !== inFlight.reason) console.error(error);
+        return new Response("Internal Server Error", { status: 500 });
+      },
+    },
+    (request, info) => {
+      if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
+      return inFlight.serve(handler(request, info));
+    },
   );
   return Promise.resolve({
     hostname: server.addr.hostname,
     port: server.addr.port,
     async close(gracefulTimeout) {
-      const shutdown = server.shutdown();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<void>((resolve) => timer = setTimeout(resolve, gracefulTimeout));
-      await Promise.race([shutdown, deadline]).finally(() => clearTimeout(timer));
+      const drained = server.shutdown();
+      if (await settlesWithin(drained, gracefulTimeout)) return;
+      inFlight.cutAll(new Error(`Response cut: the ${gracefulTimeout} ms grace period is over`));
+      // Every handler is answered and every stream fails now, so the connections end; but a
+      // client that stopped reading a string or byte body holds its connection and nothing
+      // can cut it. It must not hold the shutdown hooks too.
+      if (await settlesWithin(drained, FORCE_CLOSE_TIMEOUT)) return;
+      console.warn(
+        `Connections still open ${FORCE_CLOSE_TIMEOUT} ms after the grace period ` +
+          "(a client that stopped reading?): shutting down anyway",
+      );
     },
   });
+}
+
+/** How long the connections cut at the end of the grace period may take to close. */
+const FORCE_CLOSE_TIMEOUT = 1000;
+
+/** The longest delay `setTimeout` keeps; a longer one (`Infinity` too) fires after 1 ms. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** Whether `promise` settles within `ms`; it rejects if `promise` does. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  // A grace period too long for a timer means "as long as it takes", not "cut at once".
+  if (ms > MAX_TIMER_DELAY) return await promise.then(() => true);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The Deno runtime. */
@@ -76,4 +257,6 @@ export const runtime: Runtime = {
     Deno.exitCode = code;
   },
   env: (name) => Deno.env.get(name),
+  // Loaded only by a primary: a single process never needs it.
+  startWorker: async (env) => (await import("./_deno_worker.ts")).startWorker(env),
 };

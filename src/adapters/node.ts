@@ -4,6 +4,7 @@
  * @module
  */
 import { getRequestListener } from "@hono/node-server";
+import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createSecureServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -68,4 +69,7 @@ export const runtime: Runtime = {
     process.exitCode = code;
   },
   env: (name) => process.env[name],
+  // node:cluster re-runs argv[1] with execArgv (`--import tsx` carries over), and its workers'
+  // `listen` shares the primary's socket: Node 20 has no reusePort.
+  startWorker: (env) => Promise.resolve(cluster.fork(env).process),
 };

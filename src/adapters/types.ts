@@ -70,7 +70,7 @@ export interface ServeOptions {
    * @default {60000}
    */
   shutdownTimeout?: number;
-  /** Called once the socket is bound. */
+  /** Called once the socket is bound (with `workers`: in the primary, once all of them listen). */
   onListen?: (info: ListenInfo) => void;
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
@@ -82,6 +82,14 @@ export interface ServeOptions {
    * @default {0}
    */
   shutdownDelay?: number;
+  /**
+   * Processes serving the app on one shared port, each running its own startup and shutdown
+   * (`"auto"`: one per CPU). This process then runs no lifespan itself: it starts the workers,
+   * forwards SIGINT and SIGTERM to them, restarts one that crashes, and settles `finished`
+   * once every worker has shut down. 1 serves in this process.
+   * @default {1}
+   */
+  workers?: number | "auto";
 }
 
 /** A running server, as `serve()` resolves it once the socket is bound. */
@@ -103,6 +111,8 @@ export interface ListenOptions {
   readonly hostname: string;
   readonly port: number;
   readonly tls?: TlsOptions;
+  /** Let other processes bind the same port (workers on Deno and Bun; node:cluster needs none). */
+  readonly reusePort?: boolean;
 }
 
 /** A bound socket, as one runtime's adapter returns it. */
@@ -130,4 +140,20 @@ export interface Runtime {
   setExitCode(code: number): void;
   /** An environment variable, or undefined. */
   env(name: string): string | undefined;
+  /**
+   * Starts this program again as a worker (see `_workers.ts`): the same entry module,
+   * arguments and permissions (never more), `env` added to this process's environment, stdout
+   * and stderr shared, and an IPC channel for `process.send`.
+   */
+  startWorker(env: Record<string, string>): Promise<WorkerProcess>;
+}
+
+/** A worker process as its primary sees it: the part of Node's `ChildProcess` used. */
+export interface WorkerProcess {
+  /** The worker's process id. */
+  readonly pid?: number | undefined;
+  /** A message the worker sent with `process.send`. */
+  on(event: "message", listener: (message: unknown) => void): unknown;
+  /** The worker has exited and its IPC channel is closed. */
+  on(event: "close", listener: (code: number | null, signal: string | null) => void): unknown;
 }
