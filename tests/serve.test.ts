@@ -32,6 +32,23 @@ function get(url: string, agent = false): Promise<{ status: number; body: string
   });
 }
 
+/**
+ * Opens a streaming GET: resolves with the first chunk and `ended`, which resolves if the body
+ * ends normally and rejects if the connection breaks first.
+ */
+function openStream(url: string): Promise<{ first: string; ended: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { agent: false }, (response) => {
+      const ended = new Promise<void>((resolveEnd, rejectEnd) => {
+        response.on("end", resolveEnd);
+        response.on("error", rejectEnd);
+      });
+      ended.catch(() => {}); // awaited by the test, after the signal
+      response.setEncoding("utf8").once("data", (first: string) => resolve({ first, ended }));
+    }).on("error", reject).end();
+  });
+}
+
 describe(`serve() in a child process on ${runtimeName}`, () => {
   test("startup completes before the first response; SIGTERM runs shutdown and exits 0", async () => {
     const child = start();
@@ -108,6 +125,26 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     const exit = await child.exited;
     assert.equal(exit.code, 0, exit.stderr);
     assert.deepEqual(events(exit.stdout).slice(2), ["whileServing end", "afterServing"]);
+  });
+
+  test("an endless stream past gracefulTimeout is cut and the shutdown hooks still run once", {
+    timeout: 15_000,
+  }, async () => {
+    const child = start({ options: { gracefulTimeout: 100 } });
+    const url = await child.url();
+    const { first, ended } = await openStream(`${url}/stream`);
+    assert.equal(first, "data: tick\n\n");
+    child.kill("SIGTERM");
+    // The body breaks off rather than ending as if complete.
+    await assert.rejects(ended);
+    // serve() never calls exit: the child ends only once nothing of the stream is left running.
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
   });
 
   for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
@@ -188,6 +225,26 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     child.kill("SIGTERM");
     const exit = await child.exited;
     assert.match(exit.stderr, /secret detail/);
+  });
+
+  test("past gracefulTimeout a cut request's signal aborts and serve() leaves nothing running", {
+    timeout: 15_000,
+  }, async () => {
+    // serve(), not run(): nothing calls exit, so the child ends only once the server has let go
+    // of everything and the handler, which honours its request's signal, has ended.
+    const child = start({ options: { gracefulTimeout: 100 } });
+    const url = await child.url();
+    const response = get(`${url}/until-aborted`);
+    await child.waitFor(/^until-aborted started$/);
+    child.kill("SIGTERM");
+    await assert.rejects(response);
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(events(exit.stdout).slice(2), [
+      "whileServing end",
+      "afterServing",
+      "finished",
+    ]);
   });
 });
 
