@@ -16,8 +16,8 @@ import {
   runStartup,
   type ServingGenerator,
   type Teardown,
-  withTimeout,
 } from "./lifespan.ts";
+import { withTimeout } from "./timers.ts";
 import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "./options.ts";
 import { TestApp, type TestAppOptions, TestClient, type TestClientOptions } from "./testing.ts";
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { messageOf, StartupError } from "./errors.ts";
+import { withTimeout } from "./timers.ts";
 
 /** A `beforeServing` or `afterServing` hook. */
 export type Hook = () => unknown;
@@ -45,27 +46,6 @@ function isIterator(value: unknown): value is ServingIterator {
   return typeof value === "object" && value !== null &&
     typeof (value as ServingIterator).next === "function" &&
     typeof (value as ServingIterator).return === "function";
-}
-
-/**
- * Settles like `work`, or rejects with `onTimeout()` after `ms`. The timer never outlives the
- * race, so a finished lifespan leaves nothing that keeps the process alive.
- */
-export async function withTimeout<T>(
-  work: Promise<T>,
-  ms: number,
-  onTimeout: () => unknown,
-): Promise<T> {
-  if (ms === Infinity) return await work;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

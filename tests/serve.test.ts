@@ -288,6 +288,27 @@ describe(`serve() in-process on ${runtimeName}`, () => {
     assert.equal(stopped, true);
   });
 
+  test("a grace period too long for a timer means no limit, not an immediate cut", async () => {
+    for (const gracefulTimeout of [Infinity, 2 ** 40]) {
+      const started = deferred<void>();
+      const release = deferred<void>();
+      const app = new App().get("/wait", async (c) => {
+        started.resolve();
+        await release.promise;
+        return c.text("waited");
+      });
+      const server = await serve(app, { port: 0, handleSignals: false, gracefulTimeout });
+      const response = get(`${server.url}/wait`);
+      await started.promise;
+      const stopped = server.shutdown();
+      // A timer that overflowed fires after 1 ms: the connection would be cut by then.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release.resolve();
+      assert.deepEqual(await response, { status: 200, body: "waited" });
+      await stopped;
+    }
+  });
+
   test("onListen gets the bound address", async () => {
     let seen: unknown;
     const server = await serve(new App(), {

@@ -8,6 +8,7 @@
 import { App, beginShutdown } from "../app.ts";
 import { LifespanError, messageOf, StartupError } from "../errors.ts";
 import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "../options.ts";
+import { delay } from "../timers.ts";
 import type { Fetchable, Handler, Listener, Runtime, ServeOptions, Server } from "./types.ts";
 import type { PrimaryLink } from "./_workers.ts";
 
@@ -280,11 +281,9 @@ export async function serveWith(
       let succeeded = false;
       try {
         if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
-        const graceEnded = Date.now() + settings.gracefulTimeout;
-        await listener.close(settings.gracefulTimeout);
-        // Connections were closed on requests still running; their handlers may still hold
-        // timers or sockets of the app's, which `run()` must not wait for.
-        if (Date.now() >= graceEnded) cutShort.add(server);
+        // Connections closed on requests still running leave their handlers behind, maybe
+        // holding timers or sockets of the app's, which `run()` must not wait for.
+        if (await listener.close(settings.gracefulTimeout)) cutShort.add(server);
         await shutdownLifespan();
         succeeded = true;
       } finally {
@@ -328,10 +327,6 @@ export async function serveWith(
 
 /** Servers whose drain ran out of grace and closed connections on running requests. */
 const cutShort = new WeakSet<Server>();
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** The exit code for a failed start: a worker's own (set by `_workers.ts`), else 1. */
 function exitCodeOf(error: unknown): number {

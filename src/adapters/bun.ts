@@ -4,6 +4,7 @@
  * @module
  */
 import process from "node:process";
+import { settlesWithin } from "../timers.ts";
 import type { Handler, Listener, ListenOptions, Runtime } from "./types.ts";
 
 /** The part of Bun's API the adapter uses, typed here so that tsc and deno check it too. */
@@ -36,18 +37,6 @@ function internalError(error: unknown): Response {
 /** How long `stop(true)` may take before the adapter lets go of the server. */
 const FORCE_STOP_TIMEOUT = 1000;
 
-/** The longest delay `setTimeout` keeps; a longer one (`Infinity` too) fires after 1 ms. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** Whether `work` settles within `ms`; the timer is cleared either way. */
-function settlesWithin(work: Promise<void>, ms: number): Promise<boolean> {
-  // A grace period too long for a timer means "as long as it takes", not "cut at once".
-  if (ms > MAX_TIMER_DELAY) return work.then(() => true);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<boolean>((resolve) => timer = setTimeout(resolve, ms, false));
-  return Promise.race([work.then(() => true), deadline]).finally(() => clearTimeout(timer));
-}
-
 function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
   // Bun.serve throws at once when it cannot bind. `development: false`: no error page with
   // stack traces for errors that escape the handler.
@@ -66,12 +55,12 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
     async close(gracefulTimeout) {
       // stop(false) stops accepting and closes idle keep-alive connections at once; it settles
       // when the in-flight requests, streamed bodies included, are done.
-      if (await settlesWithin(server.stop(false), gracefulTimeout)) return;
+      if (await settlesWithin(server.stop(false), gracefulTimeout)) return false;
       // Past the grace period, stop(true) closes the busy connections. Bun then aborts each cut
       // request's `signal` and cancels its response body, so the client sees the connection
       // close (never a complete-looking response) and handlers that honour the signal end. A
       // handler that ignores it keeps only its own timers: the server holds nothing.
-      if (await settlesWithin(server.stop(true), FORCE_STOP_TIMEOUT)) return;
+      if (await settlesWithin(server.stop(true), FORCE_STOP_TIMEOUT)) return true;
       // stop(true) has been seen never to settle while a handler is pending (bun#40043). The
       // server would then keep the process alive: unref() lets it go, and the connections close
       // when the process exits.
@@ -80,6 +69,7 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
         `Bun's server.stop(true) did not settle within ${FORCE_STOP_TIMEOUT} ms: ` +
           "the server no longer keeps the process alive",
       );
+      return true;
     },
   });
 }

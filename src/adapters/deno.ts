@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { settlesWithin } from "../timers.ts";
 import type { Listener, ListenOptions, Runtime } from "./types.ts";
 
 /** The part of Deno's API the adapter uses, typed here so that tsc checks it too. */
@@ -202,38 +203,23 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
     port: server.addr.port,
     async close(gracefulTimeout) {
       const drained = server.shutdown();
-      if (await settlesWithin(drained, gracefulTimeout)) return;
+      if (await settlesWithin(drained, gracefulTimeout)) return false;
       inFlight.cutAll(new Error(`Response cut: the ${gracefulTimeout} ms grace period is over`));
       // Every handler is answered and every stream fails now, so the connections end; but a
       // client that stopped reading a string or byte body holds its connection and nothing
       // can cut it. It must not hold the shutdown hooks too.
-      if (await settlesWithin(drained, FORCE_CLOSE_TIMEOUT)) return;
+      if (await settlesWithin(drained, FORCE_CLOSE_TIMEOUT)) return true;
       console.warn(
         `Connections still open ${FORCE_CLOSE_TIMEOUT} ms after the grace period ` +
           "(a client that stopped reading?): shutting down anyway",
       );
+      return true;
     },
   });
 }
 
 /** How long the connections cut at the end of the grace period may take to close. */
 const FORCE_CLOSE_TIMEOUT = 1000;
-
-/** The longest delay `setTimeout` keeps; a longer one (`Infinity` too) fires after 1 ms. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
-
-/** Whether `promise` settles within `ms`; it rejects if `promise` does. */
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  // A grace period too long for a timer means "as long as it takes", not "cut at once".
-  if (ms > MAX_TIMER_DELAY) return await promise.then(() => true);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
-  try {
-    return await Promise.race([promise.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The Deno runtime. */
 export const runtime: Runtime = {

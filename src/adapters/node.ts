@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createSecureServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
+import { settlesWithin } from "../timers.ts";
 import type { Listener, ListenOptions, Runtime } from "./types.ts";
 
 async function listen({ handler, hostname, port, tls }: ListenOptions): Promise<Listener> {
@@ -44,15 +45,18 @@ async function listen({ handler, hostname, port, tls }: ListenOptions): Promise<
   return {
     hostname: address.address,
     port: address.port,
-    close(gracefulTimeout) {
+    async close(gracefulTimeout) {
       draining = true;
       for (const outgoing of inFlight) {
         if (!outgoing.headersSent) outgoing.setHeader("connection", "close");
       }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const deadline = setTimeout(() => server.closeAllConnections(), gracefulTimeout);
-      return closed.finally(() => clearTimeout(deadline));
+      const drained = await settlesWithin(closed, gracefulTimeout);
+      if (drained) return false;
+      server.closeAllConnections();
+      await closed;
+      return true;
     },
   };
 }

@@ -123,9 +123,10 @@ export interface Listener {
   readonly port: number;
   /**
    * Stops accepting, closes idle connections, lets in-flight requests finish for up to
-   * `gracefulTimeout` ms, then closes what remains. Resolves when no connection is left.
+   * `gracefulTimeout` ms, then closes what remains. Resolves when no connection is left:
+   * `true` if it had to close connections on requests still running.
    */
-  close(gracefulTimeout: number): Promise<void>;
+  close(gracefulTimeout: number): Promise<boolean>;
 }
 
 /** The few things that differ between Deno, Bun and Node. */
