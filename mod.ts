@@ -33,6 +33,7 @@ export {
 } from "./src/app.ts";
 export { currentApp, g, type Globals } from "./src/context.ts";
 export { LifespanError, ShutdownError, StartupError } from "./src/errors.ts";
+export { upgradeWebSocket, type UpgradeWebSocketOptions } from "./src/websocket.ts";
 export type { Hook, ServingGenerator } from "./src/lifespan.ts";
 export {
   type Query,
@@ -41,7 +42,13 @@ export {
   TestClient,
   type TestClientOptions,
   type TestRequestInit,
+  type TestWebSocketInit,
 } from "./src/testing.ts";
+export {
+  TestWebSocket,
+  type TestWebSocketData,
+  type TestWebSocketMessage,
+} from "./src/test_websocket.ts";
 export type {
   Fetchable,
   HealthOptions,

@@ -151,6 +151,9 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
   const dev = readJson<{ dependencies: Record<string, string> }>("package.json");
   const nodeServer = dev.dependencies["@hono/node-server"];
   if (!nodeServer) throw new Error("package.json must depend on @hono/node-server");
+  // Node's WebSocket server, which @hono/node-server's upgradeWebSocket is used with.
+  const ws = dev.dependencies["ws"];
+  if (!ws) throw new Error("package.json must depend on ws");
   const exports: Record<string, PackageExport | string> = {};
   for (const [path, source] of Object.entries(config.exports)) {
     // Conditions are read in order: `types` first for TypeScript, then `import` for ESM.
@@ -179,7 +182,7 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
     keywords: ["hono", "lifespan", "startup", "shutdown", "graceful", "deno", "bun", "node"],
     // The user's Hono is the one the App extends: a second copy would break `instanceof`.
     peerDependencies: { hono: npmRange(config, "hono") },
-    dependencies: { "@hono/node-server": `^${nodeServer}` },
+    dependencies: { "@hono/node-server": `^${nodeServer}`, ws: `^${ws}` },
   };
 }
 

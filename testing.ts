@@ -22,4 +22,10 @@ export {
   TestClient,
   type TestClientOptions,
   type TestRequestInit,
+  type TestWebSocketInit,
 } from "./src/testing.ts";
+export {
+  TestWebSocket,
+  type TestWebSocketData,
+  type TestWebSocketMessage,
+} from "./src/test_websocket.ts";

@@ -3,7 +3,16 @@
 // Hono's own public types. Those reports, and only those, are allowed; any other fails.
 import { spawnSync } from "node:child_process";
 
-const honoTypes = new Set(["Hono", "Env", "Schema", "BlankSchema", "HonoOptions"]);
+const honoTypes = new Set([
+  "Hono",
+  "Env",
+  "Schema",
+  "BlankSchema",
+  "HonoOptions",
+  "MergePath",
+  "MergeSchemaPath",
+  "UpgradeWebSocket",
+]);
 const entries = process.argv.slice(2);
 const { stderr, stdout, status } = spawnSync("deno", ["doc", "--lint", ...entries], {
   encoding: "utf8",

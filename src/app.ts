@@ -5,9 +5,9 @@
  */
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
-import type { BlankSchema, Schema } from "hono/types";
+import type { BlankSchema, MergePath, MergeSchemaPath, Schema } from "hono/types";
 import type { ServeOptions } from "./adapters/types.ts";
-import { peekContext, runInContext, runInContextWith } from "./context.ts";
+import { peekContext, runInContext, runRequest } from "./context.ts";
 import { ShutdownError } from "./errors.ts";
 import {
   type Hook,
@@ -61,6 +61,7 @@ type Phase = "idle" | "starting" | "serving" | "stopping";
 const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout"];
 
 let beginShutdownOf: (app: App) => void;
+let leftWorkRunningOf: (app: App) => boolean;
 
 /**
  * Marks the start of shutdown: aborts `app.signal` (streams and loops end themselves) while
@@ -68,6 +69,15 @@ let beginShutdownOf: (app: App) => void;
  */
 export function beginShutdown(app: App): void {
   beginShutdownOf(app);
+}
+
+/**
+ * Whether the last shutdown left work running: a teardown step past its timeout, or background
+ * tasks past theirs. They may hold timers or sockets for as long as they like, so `run()` ends
+ * the process itself then. Internal.
+ */
+export function leftWorkRunning(app: App): boolean {
+  return leftWorkRunningOf(app);
 }
 
 /**
@@ -104,15 +114,18 @@ export class App<
 
   readonly #hooks: Hooks = { before: [], while: [], after: [] };
   readonly #subApps: App[] = [];
-  readonly #tasks = new Set<Promise<void>>();
+  /** Each background task still running, with its name for the warning if abandoned. */
+  readonly #tasks = new Map<Promise<void>, string>();
   readonly #taskTimeout: number;
   #phase: Phase = "idle";
   #stack: Teardown[] = [];
   #controller = new AbortController();
   #stopping: Promise<void> | undefined;
+  #leftWorkRunning = false;
 
   static {
     beginShutdownOf = (app) => app.#beginShutdown();
+    leftWorkRunningOf = (app) => app.#leftWorkRunning;
   }
 
   /** Creates an app; takes Hono's options and `backgroundTaskTimeout`. */
@@ -125,7 +138,7 @@ export class App<
     const honoFetch = this.fetch;
     const self = this as unknown as App;
     this.fetch = (request, env, executionCtx) =>
-      runInContextWith(self, honoFetch, request, env, executionCtx);
+      runRequest(self, honoFetch, request, env, executionCtx);
   }
 
   /** Aborted when shutdown begins, so long responses and loops can end themselves. */
@@ -187,17 +200,25 @@ export class App<
         console.error(`Background task ${name} failed:`, error);
       }
     }).finally(() => this.#tasks.delete(done));
-    this.#tasks.add(done);
+    this.#tasks.set(done, name);
   }
 
   /**
    * Mounts `subApp` under `path`, as Hono's `route()`. When `subApp` is an `App`, its lifespan
    * joins this one's: its startup runs after this app's, its teardown before.
    */
-  override route: Hono<E, S, BasePath>["route"] = (path, subApp) => {
+  override route<
+    SubPath extends string,
+    SubEnv extends LifespanEnv,
+    SubSchema extends Schema,
+    SubBasePath extends string,
+  >(
+    path: SubPath,
+    subApp: Hono<SubEnv, SubSchema, SubBasePath>,
+  ): Hono<E, MergeSchemaPath<SubSchema, MergePath<BasePath, SubPath>> | S, BasePath> {
     if (subApp instanceof App) this.#subApps.push(subApp);
     return super.route(path, subApp);
-  };
+  }
 
   /**
    * Runs the startup phase: `beforeServing` hooks, then each `whileServing` generator up to its
@@ -215,6 +236,7 @@ export class App<
       );
     }
     this.#phase = "starting";
+    this.#leftWorkRunning = false;
     const apps = this.#apps();
     for (const app of apps) app.#controller = new AbortController();
     try {
@@ -260,8 +282,10 @@ export class App<
   async #shutdown(timeout: number): Promise<void> {
     this.#beginShutdown();
     const failures = await runInContext(this as unknown as App, async () => {
-      await this.#waitForTasks();
-      return await runShutdown(this.#stack, timeout);
+      const tasksAbandoned = await this.#waitForTasks();
+      const failures = await runShutdown(this.#stack, timeout);
+      this.#leftWorkRunning = tasksAbandoned || failures.timedOut;
+      return failures;
     });
     this.#stack = [];
     this.#phase = "idle";
@@ -276,9 +300,10 @@ export class App<
     for (const app of this.#apps()) app.#controller.abort();
   }
 
-  async #waitForTasks(): Promise<void> {
+  /** Waits for the background tasks; true if some were abandoned past the timeout. */
+  async #waitForTasks(): Promise<boolean> {
     const apps = this.#apps();
-    const pending = () => apps.flatMap((app) => [...app.#tasks]);
+    const pending = () => apps.flatMap((app) => [...app.#tasks.keys()]);
     const deadline = Date.now() + this.#taskTimeout;
     // Tasks may add tasks while shutdown waits: wait until none is left, or the deadline.
     for (let tasks = pending(); tasks.length > 0; tasks = pending()) {
@@ -286,13 +311,18 @@ export class App<
       try {
         await withTimeout(Promise.all(tasks), Math.max(remaining, 0), () => "timeout");
       } catch {
+        // Named, so that the task to fix can be found; those that did finish are gone.
+        const names = apps.flatMap((app) => [...app.#tasks.values()]);
         console.warn(
-          `${tasks.length} background task(s) did not finish within ${this.#taskTimeout} ms of shutdown and were abandoned`,
+          `${tasks.length} background task(s) did not finish within ${this.#taskTimeout} ms of shutdown and were abandoned: ${
+            names.join(", ")
+          }`,
         );
         for (const app of apps) app.#tasks.clear();
-        return;
+        return true;
       }
     }
+    return false;
   }
 
   /** This app and every `App` mounted in it, parents before children. */

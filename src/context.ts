@@ -21,26 +21,42 @@ export interface Globals {
   [key: string]: unknown;
 }
 
-/** What one context holds; `g` is created on first use. */
-interface AppContext {
-  readonly app: App;
-  g?: Globals;
+/** What one context holds; `g` is created on first use. One shape for every context. */
+class AppContext {
+  g: Globals | undefined = undefined;
+  constructor(readonly app: App) {}
 }
 
 const storage = new AsyncLocalStorage<AppContext>();
 
 /** Runs `fn` in a new context of `app`, with a fresh `g`. */
 export function runInContext<T>(app: App, fn: () => T): T {
-  return storage.run({ app }, fn);
+  return storage.run(new AppContext(app), fn);
 }
 
-/** Runs `fn` with `args` in a new context of `app`; avoids a closure on the request path. */
-export function runInContextWith<A extends unknown[], T>(
+/**
+ * Runs Hono's `fetch` in a new context of `app`: the request path, so no closure and no rest
+ * arguments (measured: cheaper on Bun, no worse elsewhere).
+ */
+export function runRequest<E, C, R>(
   app: App,
-  fn: (...args: A) => T,
-  ...args: A
-): T {
-  return storage.run({ app }, fn, ...args);
+  fetch: (request: Request, env: E, executionCtx: C) => R,
+  request: Request,
+  env: E,
+  executionCtx: C,
+): R {
+  return storage.run(new AppContext(app), fetch, request, env, executionCtx);
+}
+
+/**
+ * `fn`, bound to the context in force now: wherever it is called from later, it runs in this
+ * context, with the same `g`. A WebSocket's handlers run on the runtime's socket events, which
+ * would otherwise have no context (Node) or an unrelated one.
+ */
+export function bindContext<A extends unknown[], T>(fn: (...args: A) => T): (...args: A) => T {
+  const context = storage.getStore();
+  if (context === undefined) return fn;
+  return (...args) => storage.run(context, fn, ...args);
 }
 
 /** The context in force, or undefined outside every app context. */

@@ -140,6 +140,8 @@ async function rollback(stack: readonly Teardown[], timeout: number): Promise<vo
 export interface TeardownFailures {
   readonly errors: unknown[];
   readonly lines: string[];
+  /** A step ran past its timeout: it was left running, holding whatever it holds. */
+  timedOut: boolean;
 }
 
 /**
@@ -150,14 +152,13 @@ export async function runShutdown(
   stack: readonly Teardown[],
   timeout: number,
 ): Promise<TeardownFailures> {
-  const failures: TeardownFailures = { errors: [], lines: [] };
+  const failures: TeardownFailures = { errors: [], lines: [], timedOut: false };
   for (const step of stack.toReversed()) {
     try {
-      await withTimeout(
-        runTeardown(step),
-        timeout,
-        () => failure(`${step.label} did not finish within ${timeout} ms`),
-      );
+      await withTimeout(runTeardown(step), timeout, () => {
+        failures.timedOut = true;
+        return failure(`${step.label} did not finish within ${timeout} ms`);
+      });
     } catch (error) {
       failures.errors.push(error);
       failures.lines.push(

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { App } from "./app.ts";
+import { type App, beginShutdown } from "./app.ts";
 import { checkDuration, checkKnownOptions, describeValue } from "./options.ts";
+import { connectTestWebSocket, testSocketsOf, type TestWebSocket } from "./test_websocket.ts";
 
 /** Options of `app.testClient()`. */
 export interface TestClientOptions {
@@ -35,7 +36,18 @@ export interface TestRequestInit {
   body?: BodyInit;
 }
 
+/** What `client.websocket()` takes besides the path. */
+export interface TestWebSocketInit {
+  /** Headers of the upgrade request (the handshake's own are added). */
+  headers?: HeadersInit;
+  /** Appended to the path's query string. */
+  query?: Query;
+  /** Subprotocols asked for, in `Sec-WebSocket-Protocol`; the first is the one answered. */
+  protocols?: string | readonly string[];
+}
+
 const INIT_KEYS = ["headers", "query", "json", "form", "body"];
+const WEBSOCKET_INIT_KEYS = ["headers", "query", "protocols"];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
 const ORIGIN = "http://localhost";
@@ -202,6 +214,39 @@ export class TestClient {
     else this.#cookies.set(name, cookie);
   }
 
+  /**
+   * Opens a WebSocket to an `upgradeWebSocket` route of the app, in-process (no socket): the
+   * request goes through the app's middleware like any other (cookies from the jar included),
+   * then the app's `onOpen` runs and the returned socket is open.
+   *
+   * @throws {Error} When the app answers without upgrading (e.g. 404 or 401), naming the status.
+   */
+  async websocket(path: string, init: TestWebSocketInit = {}): Promise<TestWebSocket> {
+    if (typeof path !== "string") {
+      throw new TypeError(`path must be a string, got ${describeValue(path)}`);
+    }
+    checkKnownOptions("websocket", init, WEBSOCKET_INIT_KEYS);
+    const url = new URL(path, ORIGIN);
+    appendQuery(url, init.query);
+    const headers = new Headers(init.headers);
+    headers.set("upgrade", "websocket");
+    headers.set("connection", "Upgrade");
+    headers.set("sec-websocket-version", "13");
+    headers.set(
+      "sec-websocket-key",
+      btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16)))),
+    );
+    const { protocols } = init;
+    if (protocols !== undefined) {
+      headers.set(
+        "sec-websocket-protocol",
+        typeof protocols === "string" ? protocols : protocols.join(", "),
+      );
+    }
+    const request = new Request(url, { headers });
+    return await connectTestWebSocket(this.#app, request, (request) => this.#send(request));
+  }
+
   /** The cookies the client holds now, by name. */
   get cookies(): Record<string, string> {
     this.#cookieHeader("/"); // drops expired ones
@@ -307,9 +352,25 @@ export class TestApp {
     return this.app.testClient(options);
   }
 
-  /** Runs the app's shutdown; calling it again returns the same promise. */
+  /**
+   * Closes the test clients' WebSockets (1001, each `onClose` awaited), then runs the app's
+   * shutdown; calling it again returns the same promise.
+   */
   shutdown(): Promise<void> {
-    return this.#shutdown ??= this.app.shutdown({ timeout: this.#shutdownTimeout });
+    return this.#shutdown ??= this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    // As a server's shutdown: `app.signal` aborts, then the test clients' WebSockets get 1001
+    // and their `onClose` finishes (the drain), then the shutdown hooks run.
+    beginShutdown(this.app);
+    const sockets = testSocketsOf(this.app);
+    try {
+      await sockets.close(this.#shutdownTimeout);
+      await this.app.shutdown({ timeout: this.#shutdownTimeout });
+    } finally {
+      sockets.reopen();
+    }
   }
 
   /** Shuts the app down at the end of an `await using` block. */

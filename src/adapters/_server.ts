@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { App, beginShutdown } from "../app.ts";
+import { App, beginShutdown, leftWorkRunning } from "../app.ts";
 import { LifespanError, messageOf, StartupError } from "../errors.ts";
 import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "../options.ts";
 import { delay } from "../timers.ts";
@@ -342,6 +342,11 @@ export async function runWith(
   app: Fetchable,
   options: ServeOptions = {},
 ): Promise<void> {
+  // Checked before `onListen` is wrapped and the rest spread into serve()'s options: `null` or
+  // a number would spread to nothing and serve on the defaults, and a bad `onListen` would
+  // only fail inside the wrapper, once already serving.
+  checkKnownOptions("run()", options, SERVE_OPTIONS);
+  if (options.onListen !== undefined) checkFunction("onListen", options.onListen);
   const { onListen } = options;
   let server: Server;
   try {
@@ -366,7 +371,11 @@ export async function runWith(
     failed = true; // reported by serveWith, which set the exit code
   }
   // A clean stop lets the event loop empty by itself (beforeExit handlers and flushes run).
-  // After requests were cut at the end of the grace period, their abandoned handlers may keep
-  // it busy for as long as they like: a person at a terminal wants the process to end.
-  if (cutShort.has(server)) runtime.exit(failed ? 1 : 0);
+  // After requests were cut at the end of the grace period, or teardown steps or background
+  // tasks were abandoned past their timeouts, what was left running may keep it busy for as
+  // long as it likes: a person at a terminal wants the process to end.
+  const lifespan = app instanceof App ? app : undefined;
+  if (cutShort.has(server) || (lifespan !== undefined && leftWorkRunning(lifespan))) {
+    runtime.exit(failed ? 1 : 0);
+  }
 }

@@ -6,6 +6,9 @@
 import process from "node:process";
 import { settlesWithin } from "../timers.ts";
 import type { Handler, Listener, ListenOptions, Runtime } from "./types.ts";
+import { attachWebSocketHost } from "../websocket.ts";
+import { closingWebSockets } from "./_websocket.ts";
+import { bunWebSocketHandler, bunWebSocketHost } from "./_websocket_bun.ts";
 
 /** The part of Bun's API the adapter uses, typed here so that tsc and deno check it too. */
 interface BunApi {
@@ -17,6 +20,8 @@ interface BunApi {
     development: boolean;
     fetch: Handler;
     error: (error: unknown) => Response;
+    /** The socket events of the requests `fetch` upgraded. */
+    websocket: unknown;
   }): {
     hostname: string;
     port: number;
@@ -48,8 +53,12 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
     development: false,
     fetch: handler,
     error: internalError,
+    websocket: bunWebSocketHandler,
   });
-  return Promise.resolve({
+  // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
+  const websockets = bunWebSocketHost();
+  attachWebSocketHost(server, websockets);
+  return Promise.resolve(closingWebSockets({
     hostname: server.hostname,
     port: server.port,
     async close(gracefulTimeout) {
@@ -71,7 +80,7 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       );
       return true;
     },
-  });
+  }, websockets.sockets));
 }
 
 /** The Bun runtime. */

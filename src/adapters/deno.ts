@@ -12,6 +12,9 @@
  */
 import { settlesWithin } from "../timers.ts";
 import type { Listener, ListenOptions, Runtime } from "./types.ts";
+import { attachWebSocketHost } from "../websocket.ts";
+import { closingWebSockets } from "./_websocket.ts";
+import { denoWebSocketHost } from "./_websocket_deno.ts";
 
 /** The part of Deno's API the adapter uses, typed here so that tsc checks it too. */
 interface DenoApi {
@@ -39,6 +42,11 @@ interface DenoApi {
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+
+/** Deno's Node-compatible `process` global, if it has one. */
+function nodeProcess(): { exit(code: number): never } | undefined {
+  return (globalThis as unknown as { process?: { exit(code: number): never } }).process;
+}
 
 /**
  * Deno sends string and byte bodies on a native fast path that wrapping them would lose, and
@@ -179,6 +187,7 @@ class InFlight {
 
 function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
   const inFlight = new InFlight();
+  const websockets = denoWebSocketHost();
   // Deno.serve throws at once (AddrInUse) when it cannot bind.
   const server = Deno.serve(
     {
@@ -194,11 +203,13 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       },
     },
     (request, info) => {
+      // For `upgradeWebSocket`: the app sees `info` as `c.env`.
+      attachWebSocketHost(info as object, websockets);
       if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
       return inFlight.serve(handler(request, info));
     },
   );
-  return Promise.resolve({
+  return Promise.resolve(closingWebSockets({
     hostname: server.addr.hostname,
     port: server.addr.port,
     async close(gracefulTimeout) {
@@ -215,7 +226,7 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       );
       return true;
     },
-  });
+  }, websockets.sockets));
 }
 
 /** How long the connections cut at the end of the grace period may take to close. */
@@ -238,7 +249,10 @@ export const runtime: Runtime = {
     }
     return () => Deno.removeSignalListener(signal, listener);
   },
-  exit: (code) => Deno.exit(code),
+  // Through `process.exit` where Deno has it (Deno 2 does): it runs the `exit` listeners of
+  // Node-style code (loggers that flush, temp files) and then calls `Deno.exit`, which alone
+  // would run only `unload` listeners.
+  exit: (code) => nodeProcess()?.exit(code) ?? Deno.exit(code),
   setExitCode(code) {
     Deno.exitCode = code;
   },

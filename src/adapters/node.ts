@@ -7,30 +7,28 @@ import { getRequestListener } from "@hono/node-server";
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createSecureServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import process from "node:process";
 import { settlesWithin } from "../timers.ts";
 import type { Listener, ListenOptions, Runtime } from "./types.ts";
+import { closingWebSockets } from "./_websocket.ts";
+import { serveWebSockets } from "./_websocket_node.ts";
 
 async function listen({ handler, hostname, port, tls }: ListenOptions): Promise<Listener> {
   const requestListener = getRequestListener(handler);
-  const inFlight = new Set<ServerResponse>();
   let draining = false;
 
   const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     // During the drain, a response on a keep-alive connection would keep it open until its
     // keep-alive timeout: ask the client to close it instead.
     if (draining) outgoing.setHeader("connection", "close");
-    inFlight.add(outgoing);
-    outgoing.once("close", () => {
-      inFlight.delete(outgoing);
-      if (draining) server.closeIdleConnections();
-    });
     void requestListener(incoming, outgoing);
   };
   const server = tls
     ? createSecureServer({ cert: tls.cert, key: tls.key }, onRequest)
     : createServer(onRequest);
+  // Upgrade requests come on the `upgrade` event, not as requests: they go to the app there.
+  const websockets = serveWebSockets(server, handler, onRequest);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -40,25 +38,42 @@ async function listen({ handler, hostname, port, tls }: ListenOptions): Promise<
     });
   });
   server.on("error", (error) => console.error("Server error:", error));
+  // Connections, not requests, are tracked: the drain needs the responses in flight when it
+  // starts, and a keep-alive connection carries many requests for one entry here.
+  const sockets = new Set<Socket>();
+  server.on(tls ? "secureConnection" : "connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   const address = server.address() as AddressInfo;
 
-  return {
+  return closingWebSockets({
     hostname: address.address,
     port: address.port,
     async close(gracefulTimeout) {
       draining = true;
-      for (const outgoing of inFlight) {
-        if (!outgoing.headersSent) outgoing.setHeader("connection", "close");
+      for (const socket of sockets) {
+        // The response in flight on the connection (Node's own link, as http-terminator uses).
+        const outgoing = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (outgoing && !outgoing.headersSent) {
+          outgoing.setHeader("connection", "close");
+        }
       }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const drained = await settlesWithin(closed, gracefulTimeout);
-      if (drained) return false;
-      server.closeAllConnections();
-      await closed;
-      return true;
+      // A connection whose response was already on its way goes idle when it ends: close it
+      // then, not at its keep-alive timeout. Polled during the drain only, off the request path.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 10);
+      try {
+        if (await settlesWithin(closed, gracefulTimeout)) return false;
+        server.closeAllConnections();
+        await closed;
+        return true;
+      } finally {
+        clearInterval(idleSweep);
+      }
     },
-  };
+  }, websockets);
 }
 
 /** The Node runtime. */

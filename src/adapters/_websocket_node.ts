@@ -1,0 +1,71 @@
+/**
+ * WebSockets on Node: `@hono/node-server`'s helper, with a `ws` server on the HTTP server's
+ * `upgrade` event.
+ *
+ * @module
+ */
+import { createAdaptorServer, upgradeWebSocket } from "@hono/node-server";
+import { EventEmitter } from "node:events";
+import { type IncomingMessage, type Server, ServerResponse } from "node:http";
+import type { Server as SecureServer } from "node:https";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { attachWebSocketHost, OpenSockets, type WebSocketHost } from "../websocket.ts";
+import type { Handler } from "./types.ts";
+
+/**
+ * Answers WebSocket upgrades on `server` with `handler` (the app), and returns the open
+ * sockets for the adapter to close at shutdown. Other upgrades (`Upgrade: h2c` from
+ * `curl --http2`) get `onRequest`'s plain HTTP answer, as they would with no `upgrade`
+ * listener (and as on Deno and Bun).
+ */
+export function serveWebSockets(
+  server: Server | SecureServer,
+  handler: Handler,
+  onRequest: (incoming: IncomingMessage, outgoing: ServerResponse) => void,
+): OpenSockets {
+  const sockets = new OpenSockets((raw) => (raw as WebSocket).terminate());
+  const host: WebSocketHost = { sockets, upgrade: (c, events) => upgradeWebSocket(c, events) };
+  // `@hono/node-server` wires its `upgrade` listener (it calls the app, then hands the accepted
+  // socket to `ws`) only inside `createAdaptorServer`, to whatever its `createServer` option
+  // returns. It gets a stand-in for the server, so that WebSocket upgrades alone reach it: it
+  // leaves any other upgrade hanging, and it writes its refusals only while it is the one
+  // `upgrade` listener. The request listener it builds on the way goes unused.
+  const websocketUpgrades = new EventEmitter();
+  createAdaptorServer({
+    // Called only for upgrade requests, with an env built for each.
+    fetch: (request: Request, env: object) => {
+      attachWebSocketHost(env, host);
+      return handler(request, env);
+    },
+    websocket: { server: new WebSocketServer({ noServer: true }) },
+    createServer: (() => websocketUpgrades) as unknown as () => Server,
+  });
+  server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (incoming.headers.upgrade?.toLowerCase() === "websocket") {
+      websocketUpgrades.emit("upgrade", incoming, socket, head);
+    } else {
+      answerAsRequest(incoming, socket, head, onRequest);
+    }
+  });
+  server.once("close", () => websocketUpgrades.emit("close"));
+  return sockets;
+}
+
+/** Answers an upgrade request the server does not take as an ordinary request, then closes. */
+function answerAsRequest(
+  incoming: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  onRequest: (incoming: IncomingMessage, outgoing: ServerResponse) => void,
+): void {
+  if (head.length > 0) socket.unshift(head);
+  const outgoing = new ServerResponse(incoming);
+  outgoing.shouldKeepAlive = false;
+  outgoing.assignSocket(socket as Parameters<ServerResponse["assignSocket"]>[0]);
+  outgoing.once("finish", () => {
+    outgoing.detachSocket(socket as Parameters<ServerResponse["detachSocket"]>[0]);
+    socket.end();
+  });
+  onRequest(incoming, outgoing);
+}
