@@ -5,6 +5,7 @@
  */
 import process from "node:process";
 import { settlesWithin } from "../timers.ts";
+import { processRuntime } from "./_process.ts";
 import type { Handler, Listener, ListenOptions, Runtime } from "./types.ts";
 import { attachWebSocketHost } from "../websocket.ts";
 import { closingWebSockets } from "./_websocket.ts";
@@ -42,7 +43,11 @@ function internalError(error: unknown): Response {
 /** How long `stop(true)` may take before the adapter lets go of the server. */
 const FORCE_STOP_TIMEOUT = 1000;
 
-function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
+// async: what Bun.serve / Deno.serve throw at once (a busy port) becomes a rejection.
+// deno-lint-ignore require-await
+async function listen(
+  { handler, hostname, port, tls, reusePort }: ListenOptions,
+): Promise<Listener> {
   // Bun.serve throws at once when it cannot bind. `development: false`: no error page with
   // stack traces for errors that escape the handler.
   const server = Bun.serve({
@@ -58,7 +63,7 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
   // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
   const websockets = bunWebSocketHost();
   attachWebSocketHost(server, websockets);
-  return Promise.resolve(closingWebSockets({
+  return closingWebSockets({
     hostname: server.hostname,
     port: server.port,
     async close(gracefulTimeout) {
@@ -80,27 +85,13 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       );
       return true;
     },
-  }, websockets.sockets));
+  }, websockets.sockets);
 }
 
 /** The Bun runtime. */
 export const runtime: Runtime = {
-  listen: (options) => {
-    try {
-      return listen(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  },
-  onSignal(signal, listener) {
-    process.on(signal, listener);
-    return () => process.off(signal, listener);
-  },
-  exit: (code) => process.exit(code),
-  setExitCode(code) {
-    process.exitCode = code;
-  },
-  env: (name) => process.env[name],
+  listen,
+  ...processRuntime,
   startWorker: async (env) => {
     const { spawnWorker } = await import("./_workers.ts");
     return spawnWorker(

@@ -73,6 +73,19 @@ const hasStreamBody: (response: Response) => boolean =
     ? peekStreamBody
     : (response) => response.body !== null;
 
+/** `response` with `Connection: close`; a copy when its headers are immutable. */
+function closingConnection(response: Response): Response {
+  if (response.status === 101) return response;
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy;
+  }
+}
+
 /**
  * The requests a grace period may have to end: handlers still running, bodies still streaming.
  * Only async handlers and stream bodies are tracked; a string or byte response costs a lookup.
@@ -84,6 +97,8 @@ class InFlight {
   readonly #streams = new Set<(reason: Error) => void>();
   /** Set once the grace period is over: what cut requests fail with. */
   reason: Error | undefined;
+  /** Set when the drain begins: responses from then on ask the client to close. */
+  draining = false;
 
   /** Answers now with a 503 whose body fails, so that the client sees the response break. */
   static cutResponse(reason: Error): Response {
@@ -137,6 +152,7 @@ class InFlight {
   }
 
   #track(response: Response): Response {
+    if (this.draining) response = closingConnection(response);
     if (!hasStreamBody(response)) return response;
     const body = this.#cuttable(response.body!);
     return new Response(body, response);
@@ -185,7 +201,11 @@ class InFlight {
   }
 }
 
-function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Promise<Listener> {
+// async: what Bun.serve / Deno.serve throw at once (a busy port) becomes a rejection.
+// deno-lint-ignore require-await
+async function listen(
+  { handler, hostname, port, tls, reusePort }: ListenOptions,
+): Promise<Listener> {
   const inFlight = new InFlight();
   const websockets = denoWebSocketHost();
   // Deno.serve throws at once (AddrInUse) when it cannot bind.
@@ -209,10 +229,13 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       return inFlight.serve(handler(request, info));
     },
   );
-  return Promise.resolve(closingWebSockets({
+  return closingWebSockets({
     hostname: server.addr.hostname,
     port: server.addr.port,
     async close(gracefulTimeout) {
+      // Deno closes a keep-alive connection once its response is sent; saying so lets the
+      // client know not to send its next request on it.
+      inFlight.draining = true;
       const drained = server.shutdown();
       if (await settlesWithin(drained, gracefulTimeout)) return false;
       inFlight.cutAll(new Error(`Response cut: the ${gracefulTimeout} ms grace period is over`));
@@ -226,7 +249,7 @@ function listen({ handler, hostname, port, tls, reusePort }: ListenOptions): Pro
       );
       return true;
     },
-  }, websockets.sockets));
+  }, websockets.sockets);
 }
 
 /** How long the connections cut at the end of the grace period may take to close. */
@@ -234,13 +257,7 @@ const FORCE_CLOSE_TIMEOUT = 1000;
 
 /** The Deno runtime. */
 export const runtime: Runtime = {
-  listen: (options) => {
-    try {
-      return listen(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  },
+  listen,
   onSignal(signal, listener) {
     try {
       Deno.addSignalListener(signal, listener);

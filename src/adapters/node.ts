@@ -7,8 +7,8 @@ import { getRequestListener } from "@hono/node-server";
 import cluster from "node:cluster";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createSecureServer } from "node:https";
+import { processRuntime } from "./_process.ts";
 import type { AddressInfo, Socket } from "node:net";
-import process from "node:process";
 import { settlesWithin } from "../timers.ts";
 import type { Listener, ListenOptions, Runtime } from "./types.ts";
 import { closingWebSockets } from "./_websocket.ts";
@@ -79,15 +79,7 @@ async function listen({ handler, hostname, port, tls }: ListenOptions): Promise<
 /** The Node runtime. */
 export const runtime: Runtime = {
   listen,
-  onSignal(signal, listener) {
-    process.on(signal, listener);
-    return () => process.off(signal, listener);
-  },
-  exit: (code) => process.exit(code),
-  setExitCode(code) {
-    process.exitCode = code;
-  },
-  env: (name) => process.env[name],
+  ...processRuntime,
   // node:cluster re-runs argv[1] with execArgv (`--import tsx` carries over), and its workers'
   // `listen` shares the primary's socket: Node 20 has no reusePort.
   startWorker: (env) => Promise.resolve(cluster.fork(env).process),
