@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import type { Server as SecureServer } from "node:https";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import { attachWebSocketHost, OpenSockets, type WebSocketHost } from "../websocket.ts";
 import type { Handler } from "./types.ts";
 
@@ -31,24 +31,38 @@ export function serveWebSockets(
   // returns. It gets a stand-in for the server, so that WebSocket upgrades alone reach it: it
   // leaves any other upgrade hanging, and it writes its refusals only while it is the one
   // `upgrade` listener. The request listener it builds on the way goes unused.
-  const websocketUpgrades = new EventEmitter();
-  createAdaptorServer({
-    // Called only for upgrade requests, with an env built for each.
-    fetch: (request: Request, env: object) => {
-      attachWebSocketHost(env, host);
-      return handler(request, env);
-    },
-    websocket: { server: new WebSocketServer({ noServer: true }) },
-    createServer: (() => websocketUpgrades) as unknown as () => Server,
-  });
+  // Wired at the first WebSocket upgrade: loading `ws` costs a server that never sees one
+  // (most) a noticeable part of its start-up time.
+  let websocketUpgrades: Promise<EventEmitter> | undefined;
+  const wire = async (): Promise<EventEmitter> => {
+    const { WebSocketServer } = await import("ws");
+    const upgrades = new EventEmitter();
+    createAdaptorServer({
+      // Called only for upgrade requests, with an env built for each.
+      fetch: (request: Request, env: object) => {
+        attachWebSocketHost(env, host);
+        return handler(request, env);
+      },
+      websocket: { server: new WebSocketServer({ noServer: true }) },
+      createServer: (() => upgrades) as unknown as () => Server,
+    });
+    server.once("close", () => upgrades.emit("close"));
+    return upgrades;
+  };
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (incoming.headers.upgrade?.toLowerCase() === "websocket") {
-      websocketUpgrades.emit("upgrade", incoming, socket, head);
+      // The socket stays paused meanwhile: nothing reads it before `ws` does.
+      (websocketUpgrades ??= wire()).then(
+        (upgrades) => upgrades.emit("upgrade", incoming, socket, head),
+        (error: unknown) => {
+          console.error("Cannot serve WebSockets:", error);
+          socket.destroy();
+        },
+      );
     } else {
       answerAsRequest(incoming, socket, head, onRequest);
     }
   });
-  server.once("close", () => websocketUpgrades.emit("close"));
   return sockets;
 }
 
