@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { App, serve } from "../mod.ts";
-import { Child } from "./child.ts";
+import { Child, type Exit } from "./child.ts";
 import { captureConsole, deferred, runtimeName } from "./helpers.ts";
 
 const fixture = new URL("./fixtures/server.ts", import.meta.url).pathname;
@@ -18,6 +18,12 @@ function events(lines: string[]): string[] {
   return lines.filter((line) =>
     /^(beforeServing|whileServing start|whileServing end|afterServing|finished)$/.test(line)
   );
+}
+
+/** Exit 0, after the teardown hooks ran once each (the two startup lines come first). */
+function assertShutDownOnce(exit: Exit): void {
+  assert.equal(exit.code, 0, exit.stderr);
+  assert.deepEqual(events(exit.stdout).slice(2), ["whileServing end", "afterServing", "finished"]);
 }
 
 /** A GET over a fresh connection (no pooling), for requests the test must watch fail. */
@@ -71,13 +77,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     const child = start();
     await child.url();
     child.kill("SIGINT");
-    const exit = await child.exited;
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.deepEqual(events(exit.stdout).slice(2), [
-      "whileServing end",
-      "afterServing",
-      "finished",
-    ]);
+    assertShutDownOnce(await child.exited);
   });
 
   test("a response sent during the drain tells a keep-alive client to close", {
@@ -107,13 +107,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     await child.waitFor(/^slow started$/);
     child.kill("SIGTERM");
     assert.deepEqual(await response, { status: 200, body: "slow done" });
-    const exit = await child.exited;
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.deepEqual(events(exit.stdout).slice(2), [
-      "whileServing end",
-      "afterServing",
-      "finished",
-    ]);
+    assertShutDownOnce(await child.exited);
   });
 
   test("an idle keep-alive connection does not hold shutdown for the grace period", {
@@ -158,13 +152,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     // The body breaks off rather than ending as if complete.
     await assert.rejects(ended);
     // serve() never calls exit: the child ends only once nothing of the stream is left running.
-    const exit = await child.exited;
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.deepEqual(events(exit.stdout).slice(2), [
-      "whileServing end",
-      "afterServing",
-      "finished",
-    ]);
+    assertShutDownOnce(await child.exited);
   });
 
   for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
@@ -187,13 +175,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     child.kill("SIGINT");
     child.kill("SIGINT");
     child.kill("SIGTERM");
-    const exit = await child.exited;
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.deepEqual(events(exit.stdout).slice(2), [
-      "whileServing end",
-      "afterServing",
-      "finished",
-    ]);
+    assertShutDownOnce(await child.exited);
   });
 
   test("a port in use is reported after shutdown ran; run() exits 1", async () => {
@@ -258,13 +240,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     await child.waitFor(/^until-aborted started$/);
     child.kill("SIGTERM");
     await assert.rejects(response);
-    const exit = await child.exited;
-    assert.equal(exit.code, 0, exit.stderr);
-    assert.deepEqual(events(exit.stdout).slice(2), [
-      "whileServing end",
-      "afterServing",
-      "finished",
-    ]);
+    assertShutDownOnce(await child.exited);
   });
 });
 

@@ -283,10 +283,12 @@ export async function serveWith(
         if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
         // Connections closed on requests still running leave their handlers behind, maybe
         // holding timers or sockets of the app's, which `run()` must not wait for.
-        if (await listener.close(settings.gracefulTimeout)) cutShort.add(server);
+        if (await listener.close(settings.gracefulTimeout)) leftRunning.add(server);
         await shutdownLifespan();
         succeeded = true;
       } finally {
+        // So do teardown steps and background tasks abandoned past their timeouts.
+        if (lifespan !== undefined && leftWorkRunning(lifespan)) leftRunning.add(server);
         await primary?.stopped(succeeded);
         removeListeners();
       }
@@ -325,8 +327,8 @@ export async function serveWith(
   return server;
 }
 
-/** Servers whose drain ran out of grace and closed connections on running requests. */
-const cutShort = new WeakSet<Server>();
+/** Stopped servers that left work running: cut requests, abandoned teardown steps or tasks. */
+const leftRunning = new WeakSet<Server>();
 
 /** The exit code for a failed start: a worker's own (set by `_workers.ts`), else 1. */
 function exitCodeOf(error: unknown): number {
@@ -374,8 +376,5 @@ export async function runWith(
   // After requests were cut at the end of the grace period, or teardown steps or background
   // tasks were abandoned past their timeouts, what was left running may keep it busy for as
   // long as it likes: a person at a terminal wants the process to end.
-  const lifespan = app instanceof App ? app : undefined;
-  if (cutShort.has(server) || (lifespan !== undefined && leftWorkRunning(lifespan))) {
-    runtime.exit(failed ? 1 : 0);
-  }
+  if (leftRunning.has(server)) runtime.exit(failed ? 1 : 0);
 }
