@@ -119,6 +119,11 @@ export class App<
   readonly #taskTimeout: number;
   #phase: Phase = "idle";
   #stack: Teardown[] = [];
+  /**
+   * The controller of the current serving period or, when idle, of the next one: a signal
+   * taken before startup (at import, by a task added at module level) is the one shutdown
+   * aborts. Replaced once a period ends (shutdown finished, or startup failed).
+   */
   #controller = new AbortController();
   #stopping: Promise<void> | undefined;
   #leftWorkRunning = false;
@@ -141,7 +146,12 @@ export class App<
       runRequest(self, honoFetch, request, env, executionCtx);
   }
 
-  /** Aborted when shutdown begins, so long responses and loops can end themselves. */
+  /**
+   * Aborted when shutdown begins, so long responses and loops can end themselves. Read while
+   * idle, it is the signal of the next serving period: taken at import, it still aborts when
+   * the first shutdown begins. After a shutdown (or a failed startup) a fresh one takes its
+   * place.
+   */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -216,7 +226,15 @@ export class App<
     path: SubPath,
     subApp: Hono<SubEnv, SubSchema, SubBasePath>,
   ): Hono<E, MergeSchemaPath<SubSchema, MergePath<BasePath, SubPath>> | S, BasePath> {
-    if (subApp instanceof App) this.#subApps.push(subApp);
+    if (subApp instanceof App) {
+      const self = this as unknown as App;
+      if ((subApp as unknown as App).#apps().includes(self)) {
+        throw new TypeError(
+          `Cannot mount an app at ${JSON.stringify(path)}: it would contain itself (a mount cycle)`,
+        );
+      }
+      this.#subApps.push(subApp);
+    }
     return super.route(path, subApp);
   }
 
@@ -238,7 +256,6 @@ export class App<
     this.#phase = "starting";
     this.#leftWorkRunning = false;
     const apps = this.#apps();
-    for (const app of apps) app.#controller = new AbortController();
     try {
       this.#stack = await runInContext(
         this as unknown as App,
@@ -246,7 +263,7 @@ export class App<
       );
       this.#phase = "serving";
     } catch (error) {
-      for (const app of apps) app.#controller.abort();
+      App.#endPeriod(apps);
       this.#phase = "idle";
       throw error;
     }
@@ -288,6 +305,7 @@ export class App<
       return failures;
     });
     this.#stack = [];
+    App.#endPeriod(this.#apps());
     this.#phase = "idle";
     if (failures.errors.length > 0) {
       throw new ShutdownError(`Shutdown failed: ${failures.lines.join("; ")}`, failures.errors);
@@ -298,6 +316,14 @@ export class App<
     if (this.#phase !== "serving") return;
     this.#phase = "stopping";
     for (const app of this.#apps()) app.#controller.abort();
+  }
+
+  /** Ends a serving period: its signal is aborted (if not yet), the next one gets a fresh one. */
+  static #endPeriod(apps: readonly App[]): void {
+    for (const app of apps) {
+      app.#controller.abort();
+      app.#controller = new AbortController();
+    }
   }
 
   /** Waits for the background tasks; true if some were abandoned past the timeout. */
@@ -325,10 +351,19 @@ export class App<
     return false;
   }
 
-  /** This app and every `App` mounted in it, parents before children. */
+  /**
+   * This app and every `App` mounted in it, parents before children, each once: an app
+   * mounted at two paths (or reached through two parents) joins the lifespan once.
+   */
   #apps(): App[] {
-    const self = this as unknown as App;
-    return [self, ...self.#subApps.flatMap((subApp) => subApp.#apps())];
+    const apps = new Set<App>();
+    const visit = (app: App) => {
+      if (apps.has(app)) return;
+      apps.add(app);
+      app.#subApps.forEach(visit);
+    };
+    visit(this as unknown as App);
+    return [...apps];
   }
 
   /**

@@ -103,6 +103,41 @@ describe("startup() and shutdown()", () => {
     await app.shutdown();
   });
 
+  test("app.signal read before the first startup aborts when that serving period ends", async () => {
+    const app = new App();
+    const early = app.signal; // e.g. captured by a stream helper at import
+    await app.startup();
+    assert.equal(early.aborted, false);
+    await app.shutdown();
+    assert.equal(early.aborted, true);
+  });
+
+  test("app.signal read between two serving periods aborts at the end of the next one", async () => {
+    const app = new App();
+    await app.startup();
+    await app.shutdown();
+    const between = app.signal;
+    assert.equal(between.aborted, false);
+    await app.startup();
+    assert.equal(app.signal, between);
+    await app.shutdown();
+    assert.equal(between.aborted, true);
+  });
+
+  test("a failed startup aborts app.signal; the next attempt gets a fresh one", async () => {
+    let fail = true;
+    const app = new App().beforeServing(() => {
+      if (fail) throw new Error("down");
+    });
+    const early = app.signal;
+    await assert.rejects(app.startup(), StartupError);
+    assert.equal(early.aborted, true);
+    fail = false;
+    await app.startup();
+    assert.equal(app.signal.aborted, false);
+    await app.shutdown();
+  });
+
   test("state set at startup is visible in handlers and kept until shutdown", async () => {
     const app = new App<{ State: { greeting: string } }>();
     app.beforeServing(() => {
@@ -398,9 +433,59 @@ describe("sub-apps mounted with route()", () => {
     parent.route("/child", child);
     await parent.startup();
     assert.equal(await (await parent.request("/child/hello")).text(), "from child");
-    assert.equal(child.signal.aborted, false);
+    const signal = child.signal;
+    assert.equal(signal.aborted, false);
     await parent.shutdown();
-    assert.equal(child.signal.aborted, true);
+    assert.equal(signal.aborted, true);
+  });
+
+  test("an app mounted twice joins the lifespan once", async () => {
+    const log: string[] = [];
+    const parent = new App();
+    const api = new App();
+    api.beforeServing(() => void log.push("api before"));
+    api.whileServing(function* () {
+      log.push("api start");
+      yield;
+      log.push("api end");
+    });
+    api.afterServing(() => void log.push("api after"));
+    api.get("/ping", (c) => c.text("pong"));
+    parent.route("/v1", api);
+    parent.route("/v2", api);
+    await parent.startup();
+    assert.equal(await (await parent.request("/v2/ping")).text(), "pong");
+    await parent.shutdown();
+    assert.deepEqual(log, ["api before", "api start", "api end", "api after"]);
+  });
+
+  test("an app reached by two paths (a diamond) joins the lifespan once", async () => {
+    const log: string[] = [];
+    const root = new App();
+    const left = new App();
+    const right = new App();
+    const shared = new App().beforeServing(() => void log.push("shared before"));
+    left.route("/shared", shared);
+    right.route("/shared", shared);
+    root.route("/left", left);
+    root.route("/right", right);
+    await root.startup();
+    await root.shutdown();
+    assert.deepEqual(log, ["shared before"]);
+  });
+
+  test("a mount cycle is a TypeError naming the path, not infinite recursion", () => {
+    const a = new App();
+    const b = new App();
+    assert.throws(() => a.route("/self", a), {
+      name: "TypeError",
+      message: /Cannot mount an app at "\/self": it would contain itself/,
+    });
+    a.route("/b", b);
+    assert.throws(() => b.route("/a", a), {
+      name: "TypeError",
+      message: /Cannot mount an app at "\/a": it would contain itself/,
+    });
   });
 
   test("a failing sub-app startup closes the parent's generators", async () => {
@@ -465,6 +550,20 @@ describe("background tasks", () => {
     });
     await app.shutdown();
     assert.deepEqual(log, ["second task", "after"]);
+  });
+
+  test("added before startup see their signal abort at shutdown", async () => {
+    using output = captureConsole();
+    const app = new App({ backgroundTaskTimeout: 60_000 });
+    let sawAbort = false;
+    app.addBackgroundTask(async (signal) => {
+      await new Promise((resolve) => signal.addEventListener("abort", resolve));
+      sawAbort = true;
+    });
+    await app.startup();
+    await app.shutdown(); // would wait the whole backgroundTaskTimeout if the signal never aborted
+    assert.equal(sawAbort, true);
+    assert.deepEqual(output.warnings, []);
   });
 
   test("log their errors and never reject anything", async () => {

@@ -207,6 +207,22 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     assert.deepEqual(events(exit.stdout), ["beforeServing"]);
   });
 
+  test("work registered at import sees SIGTERM: run() returns with no abandoned task", async () => {
+    // backgroundTaskTimeout is 5 s: a task that never saw its signal abort would be abandoned
+    // with a warning, and run() would then end the process itself.
+    const child = start({ run: true, earlyTask: true });
+    await child.url();
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.ok(
+      exit.stdout.includes("early task stopped; signal taken at import aborted: true"),
+      exit.stdout.join("\n"),
+    );
+    assert.ok(exit.stdout.includes("run returned"), exit.stdout.join("\n"));
+    assert.doesNotMatch(exit.stderr, /abandoned/);
+  });
+
   test("run() prints where it runs once bound, and returns after SIGTERM", async () => {
     const child = start({ run: true });
     const line = await child.waitFor(/^Running on /);
