@@ -164,38 +164,66 @@ export class TestClient {
       }
       body = await encoded.arrayBuffer();
     }
-    let request = new Request(url, { method: method.toUpperCase(), headers, body });
+    method = method.toUpperCase();
+    if (!this.#followRedirects) {
+      return await this.#send(new Request(url, { method, headers, body }));
+    }
+    // A 307 or 308 sends the same body again: keep it as bytes (a stream reads only once).
+    if (body !== undefined && typeof body !== "string" && !(body instanceof ArrayBuffer)) {
+      const encoded = new Response(body);
+      const type = encoded.headers.get("content-type");
+      if (type !== null && !headers.has("content-type")) headers.set("content-type", type);
+      body = await encoded.arrayBuffer();
+    }
     for (let redirects = 0;; redirects++) {
-      const response = await this.#send(request);
+      const response = await this.#send(new Request(url, { method, headers, body }));
       const location = response.headers.get("location");
-      if (!this.#followRedirects || !REDIRECTS.has(response.status) || location === null) {
-        return response;
-      }
+      if (!REDIRECTS.has(response.status) || location === null) return response;
       if (redirects === MAX_REDIRECTS) {
-        throw new Error(`Too many redirects: stopped after ${MAX_REDIRECTS}, at ${request.url}`);
+        throw new Error(`Too many redirects: stopped after ${MAX_REDIRECTS}, at ${url}`);
       }
       await response.body?.cancel();
-      request = redirected(request, response.status, new URL(location, request.url));
+      url = new URL(location, url);
+      // As fetch: a 303 turns into a GET without a body (a HEAD stays one), and so does a POST
+      // answered with 301 or 302; anything else, 307 and 308 always, is sent again as it was.
+      const { status } = response;
+      if (
+        (status === 303 && method !== "GET" && method !== "HEAD") ||
+        ((status === 301 || status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        body = undefined;
+        headers.delete("content-type");
+        headers.delete("content-length");
+      }
     }
   }
 
+  /** Sends one request: the jar's cookies join the caller's own `Cookie` header, if any. */
   async #send(request: Request): Promise<Response> {
     // An empty jar (most tests) costs no URL parse.
-    if (this.#cookies.size > 0 && !request.headers.has("cookie")) {
-      const cookie = this.#cookieHeader(new URL(request.url).pathname);
-      if (cookie !== "") request.headers.set("cookie", cookie);
+    if (this.#cookies.size > 0) {
+      const own = request.headers.get("cookie");
+      const cookie = this.#cookieHeader(new URL(request.url).pathname, own);
+      if (cookie !== "") request.headers.set("cookie", own === null ? cookie : `${own}; ${cookie}`);
     }
     const response = await this.#app.fetch(request);
     for (const header of response.headers.getSetCookie()) this.#store(header);
     return response;
   }
 
-  #cookieHeader(pathname: string): string {
+  /** The jar's cookies for `pathname`, but those the caller's own header already names. */
+  #cookieHeader(pathname: string, own: string | null = null): string {
+    const named = own === null ? undefined : new Set(
+      own.split(";").map((pair) => pair.slice(0, pair.indexOf("=")).trim()),
+    );
     const now = Date.now();
     const pairs: string[] = [];
     for (const [name, cookie] of this.#cookies) {
       if (cookie.expires <= now) this.#cookies.delete(name);
-      else if (pathMatches(pathname, cookie.path)) pairs.push(`${name}=${cookie.value}`);
+      else if (pathMatches(pathname, cookie.path) && !named?.has(name)) {
+        pairs.push(`${name}=${cookie.value}`);
+      }
     }
     return pairs.join("; ");
   }
@@ -287,24 +315,6 @@ function pathMatches(pathname: string, cookiePath: string): boolean {
   return pathname === cookiePath || cookiePath === "/" ||
     (pathname.startsWith(cookiePath) &&
       (cookiePath.endsWith("/") || pathname[cookiePath.length] === "/"));
-}
-
-function redirected(request: Request, status: number, location: URL): Request {
-  // 307 and 308 repeat the request; the others turn it into a GET without a body.
-  const keep = status === 307 || status === 308 || request.method === "HEAD";
-  const headers = new Headers(request.headers);
-  headers.delete("cookie");
-  if (!keep) {
-    headers.delete("content-type");
-    headers.delete("content-length");
-  }
-  return new Request(location, {
-    method: keep ? request.method : "GET",
-    headers,
-    body: keep ? request.body : undefined,
-    // @ts-ignore: `duplex` is needed by Node for a streamed body and unknown to older typings.
-    duplex: "half",
-  });
 }
 
 /** Options of `app.testApp()`. */

@@ -114,6 +114,79 @@ describe("testClient()", () => {
     await assert.rejects(client.get("/loop"), { message: /Too many redirects: stopped after 20/ });
   });
 
+  test("a Cookie header of the caller's and the jar's cookies both reach the app", async () => {
+    const app = new App();
+    app.get("/login", (c) => {
+      c.header("set-cookie", "session=abc; Path=/");
+      return c.text("in");
+    });
+    app.get("/whoami", (c) => c.text(c.req.header("cookie") ?? ""));
+    const client = app.testClient();
+    await client.get("/login");
+    const sent = await client.get("/whoami", { headers: { cookie: "theme=dark" } });
+    assert.equal(await sent.text(), "theme=dark; session=abc");
+    // The caller's value wins over the jar's for the same name, as it was asked for.
+    const both = await client.get("/whoami", { headers: { cookie: "session=mine" } });
+    assert.equal(await both.text(), "session=mine");
+    assert.deepEqual(client.cookies, { session: "abc" });
+  });
+
+  for (
+    const [status, expected] of [
+      [301, { method: "GET", body: "" }],
+      [302, { method: "GET", body: "" }],
+      [303, { method: "GET", body: "" }],
+      [307, { method: "POST", body: "payload" }],
+      [308, { method: "POST", body: "payload" }],
+    ] as const
+  ) {
+    const kept = expected.method === "POST" ? "resends the method and the body" : "turns into GET";
+    test(`a ${status} redirect of a POST ${kept}, as fetch does; cookies follow`, async () => {
+      const app = new App();
+      app.post("/old", (c) => {
+        c.header("set-cookie", "step=redirected; Path=/");
+        return c.redirect("/new", status);
+      });
+      app.all("/new", async (c) =>
+        c.json({
+          method: c.req.method,
+          body: await c.req.text(),
+          contentType: c.req.header("content-type") ?? null,
+          cookie: c.req.header("cookie") ?? null,
+        }));
+      const client = app.testClient({ followRedirects: true });
+      const response = await client.post("/old", {
+        body: "payload",
+        headers: { "content-type": "text/plain", cookie: "mine=1" },
+      });
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), {
+        ...expected,
+        contentType: expected.method === "POST" ? "text/plain" : null,
+        cookie: "mine=1; step=redirected",
+      });
+    });
+  }
+
+  test("a 301 or 302 keeps a PUT as it was, a 303 turns it into GET, as fetch does", async () => {
+    const app = new App();
+    app.put("/old/:status", (c) => c.redirect("/new", Number(c.req.param("status")) as 301));
+    app.all("/new", async (c) => c.text(`${c.req.method} ${await c.req.text()}`));
+    const client = app.testClient({ followRedirects: true });
+    for (const [status, expected] of [[301, "PUT x"], [302, "PUT x"], [303, "GET "]] as const) {
+      assert.equal(await (await client.put(`/old/${status}`, { body: "x" })).text(), expected);
+    }
+  });
+
+  test("a 307 redirect resends a JSON or form body too", async () => {
+    const app = new App();
+    app.post("/old", (c) => c.redirect("/new", 307));
+    app.post("/new", async (c) => c.text(await c.req.text()));
+    const client = app.testClient({ followRedirects: true });
+    assert.equal(await (await client.post("/old", { json: { a: 1 } })).text(), '{"a":1}');
+    assert.equal(await (await client.post("/old", { form: { a: "1" } })).text(), "a=1");
+  });
+
   test("does not run the lifespan", async () => {
     let started = false;
     const app = new App().beforeServing(() => {
