@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { runWith, serveWith } from "./src/adapters/_server.ts";
-import { runtime } from "./src/adapters/deno.ts";
-import type { Fetchable, ServeOptions, Server } from "./src/adapters/types.ts";
+import { runOn, serveOn } from "./src/server/serve.ts";
+import { runtime } from "./src/runtimes/deno/runtime.ts";
+import type { Fetchable, ServeOptions, Server } from "./src/server/types.ts";
 
-export type { Fetchable, ServeOptions, Server } from "./src/adapters/types.ts";
+export type { Fetchable, ServeOptions, Server } from "./src/server/types.ts";
 
 /**
  * Runs the app's startup, binds the socket, and resolves once it listens. On SIGINT or
@@ -35,7 +35,7 @@ export type { Fetchable, ServeOptions, Server } from "./src/adapters/types.ts";
  * ```
  */
 export function serve(app: Fetchable, options?: ServeOptions): Promise<Server> {
-  return serveWith(runtime, app, options);
+  return serveOn(runtime, app, options);
 }
 
 /**
@@ -51,5 +51,5 @@ export function serve(app: Fetchable, options?: ServeOptions): Promise<Server> {
  * ```
  */
 export function run(app: Fetchable, options?: ServeOptions): Promise<void> {
-  return runWith(runtime, app, options);
+  return runOn(runtime, app, options);
 }

@@ -20,35 +20,38 @@
  *
  * @module
  */
-import type { Fetchable, Runtime, ServeOptions, Server } from "./src/adapters/types.ts";
-import { runWith, serveWith } from "./src/adapters/_server.ts";
+import { runOn, serveOn } from "./src/server/serve.ts";
+import { detectRuntime } from "./src/server/runtime.ts";
+import type { Fetchable, ServeOptions, Server } from "./src/server/types.ts";
 
 export {
   App,
   type AppOptions,
   type AppState,
   type BackgroundTask,
+  currentApp,
   type LifespanEnv,
   type PhaseOptions,
 } from "./src/app.ts";
-export { currentApp, g, type Globals } from "./src/context.ts";
-export { LifespanError, ShutdownError, StartupError } from "./src/errors.ts";
-export { upgradeWebSocket, type UpgradeWebSocketOptions } from "./src/websocket.ts";
-export type { Hook, ServingGenerator } from "./src/lifespan.ts";
+export { g, type Globals } from "./src/core/context.ts";
+export { LifespanError, ShutdownError, StartupError } from "./src/core/errors.ts";
+export type { LogFields, Logger } from "./src/core/log.ts";
+export { upgradeWebSocket, type UpgradeWebSocketOptions } from "./src/core/websocket.ts";
+export type { Hook, ServingGenerator } from "./src/core/phases.ts";
 export {
   type Query,
-  TestApp,
-  type TestAppOptions,
   TestClient,
   type TestClientOptions,
   type TestRequestInit,
+  type TestTarget,
   type TestWebSocketInit,
-} from "./src/testing.ts";
+} from "./src/testing/client.ts";
+export { TestApp, type TestAppOptions } from "./src/testing/test_app.ts";
 export {
   TestWebSocket,
   type TestWebSocketData,
   type TestWebSocketMessage,
-} from "./src/test_websocket.ts";
+} from "./src/testing/websocket.ts";
 export type {
   Fetchable,
   HealthOptions,
@@ -56,14 +59,7 @@ export type {
   ServeOptions,
   Server,
   TlsOptions,
-} from "./src/adapters/types.ts";
-
-/** The adapter for the runtime this code runs on, loaded once and only when needed. */
-async function detectRuntime(): Promise<Runtime> {
-  if ("Deno" in globalThis) return (await import("./src/adapters/deno.ts")).runtime;
-  if ("Bun" in globalThis) return (await import("./src/adapters/bun.ts")).runtime;
-  return (await import("./src/adapters/node.ts")).runtime;
-}
+} from "./src/server/types.ts";
 
 /**
  * Serves `app` on the runtime this code runs on (Deno, Bun or Node): runs its startup, binds
@@ -81,7 +77,7 @@ async function detectRuntime(): Promise<Runtime> {
  * ```
  */
 export async function serve(app: Fetchable, options?: ServeOptions): Promise<Server> {
-  return await serveWith(await detectRuntime(), app, options);
+  return await serveOn(await detectRuntime(), app, options);
 }
 
 /**
@@ -98,5 +94,5 @@ export async function serve(app: Fetchable, options?: ServeOptions): Promise<Ser
  * ```
  */
 export async function run(app: Fetchable, options?: ServeOptions): Promise<void> {
-  await runWith(await detectRuntime(), app, options);
+  await runOn(await detectRuntime(), app, options);
 }

@@ -17,15 +17,15 @@
  */
 export {
   type Query,
-  TestApp,
-  type TestAppOptions,
   TestClient,
   type TestClientOptions,
   type TestRequestInit,
+  type TestTarget,
   type TestWebSocketInit,
-} from "./src/testing.ts";
+} from "./src/testing/client.ts";
+export { TestApp, type TestAppOptions } from "./src/testing/test_app.ts";
 export {
   TestWebSocket,
   type TestWebSocketData,
   type TestWebSocketMessage,
-} from "./src/test_websocket.ts";
+} from "./src/testing/websocket.ts";

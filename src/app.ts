@@ -1,25 +1,30 @@
 /**
- * `App`: a Hono app with a lifespan.
+ * `App`: a Hono app with a lifespan, and `currentApp()`. The one module that joins the parts:
+ * the lifespan (`core/`), the test harness (`testing/`) and the server (`server/`).
  *
  * @module
  */
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
 import type { BlankSchema, MergePath, MergeSchemaPath, Schema } from "hono/types";
-import type { ServeOptions } from "./adapters/types.ts";
-import { peekContext, runInContext, runRequest } from "./context.ts";
-import { ShutdownError } from "./errors.ts";
+import { contextApp, runRequest } from "./core/context.ts";
+import { type BackgroundTask, Lifespan, lifespanOf } from "./core/lifespan.ts";
+import { consoleLogger, type Logger } from "./core/log.ts";
 import {
-  type Hook,
-  type Hooks,
-  runShutdown,
-  runStartup,
-  type ServingGenerator,
-  type Teardown,
-} from "./lifespan.ts";
-import { withTimeout } from "./timers.ts";
-import { checkDuration, checkFunction, checkKnownOptions, describeValue } from "./options.ts";
-import { TestApp, type TestAppOptions, TestClient, type TestClientOptions } from "./testing.ts";
+  checkDuration,
+  checkFunction,
+  checkKnownOptions,
+  checkLogger,
+  describeValue,
+} from "./core/options.ts";
+import type { Hook, ServingGenerator } from "./core/phases.ts";
+import { runOn } from "./server/serve.ts";
+import { detectRuntime } from "./server/runtime.ts";
+import type { ServeOptions } from "./server/types.ts";
+import { TestClient, type TestClientOptions } from "./testing/client.ts";
+import { TestApp, type TestAppOptions } from "./testing/test_app.ts";
+
+export type { BackgroundTask };
 
 /** Hono's `Env` (`Bindings`, `Variables`), plus the type of `app.state`. */
 export interface LifespanEnv {
@@ -42,6 +47,13 @@ export type AppOptions<E extends LifespanEnv> = HonoOptions<E> & {
    * @default {5000}
    */
   backgroundTaskTimeout?: number;
+  /**
+   * Where every line the library writes about this app goes: any object with console-shaped
+   * `debug`, `info`, `warn` and `error` methods (a Pino or LogTape logger). Each gets the
+   * message, then structured fields.
+   * @default {console}
+   */
+  logger?: Logger;
 };
 
 /** Options of `startup()` and `shutdown()`. */
@@ -53,32 +65,7 @@ export interface PhaseOptions {
   timeout?: number;
 }
 
-/** A background task: runs until it finishes or `signal` asks it to stop. */
-export type BackgroundTask = (signal: AbortSignal) => unknown;
-
-type Phase = "idle" | "starting" | "serving" | "stopping";
-
-const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout"];
-
-let beginShutdownOf: (app: App) => void;
-let leftWorkRunningOf: (app: App) => boolean;
-
-/**
- * Marks the start of shutdown: aborts `app.signal` (streams and loops end themselves) while
- * the server drains. `app.shutdown()` does it too; adapters call it first. Internal.
- */
-export function beginShutdown(app: App): void {
-  beginShutdownOf(app);
-}
-
-/**
- * Whether the last shutdown left work running: a teardown step past its timeout, or background
- * tasks past theirs. They may hold timers or sockets for as long as they like, so `run()` ends
- * the process itself then. Internal.
- */
-export function leftWorkRunning(app: App): boolean {
-  return leftWorkRunningOf(app);
-}
+const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout", "logger"];
 
 /**
  * A Hono app with a lifespan: hooks that run once before the server accepts a connection and
@@ -112,38 +99,21 @@ export class App<
   /** Resources kept from startup to shutdown, typed by `E["State"]`. */
   state: AppState<E> = {} as AppState<E>;
 
-  readonly #hooks: Hooks = { before: [], while: [], after: [] };
-  readonly #subApps: App[] = [];
-  /** Each background task still running, with its name for the warning if abandoned. */
-  readonly #tasks = new Map<Promise<void>, string>();
-  readonly #taskTimeout: number;
-  #phase: Phase = "idle";
-  #stack: Teardown[] = [];
-  /**
-   * The controller of the current serving period or, when idle, of the next one: a signal
-   * taken before startup (at import, by a task added at module level) is the one shutdown
-   * aborts. Replaced once a period ends (shutdown finished, or startup failed).
-   */
-  #controller = new AbortController();
-  #stopping: Promise<void> | undefined;
-  #leftWorkRunning = false;
+  readonly #lifespan: Lifespan;
 
-  static {
-    beginShutdownOf = (app) => app.#beginShutdown();
-    leftWorkRunningOf = (app) => app.#leftWorkRunning;
-  }
-
-  /** Creates an app; takes Hono's options and `backgroundTaskTimeout`. */
+  /** Creates an app; takes Hono's options, `backgroundTaskTimeout` and `logger`. */
   constructor(options: AppOptions<E> = {}) {
     checkKnownOptions("App", options, APP_OPTIONS);
-    const { backgroundTaskTimeout = 5000, ...honoOptions } = options;
+    const { backgroundTaskTimeout = 5000, logger = consoleLogger, ...honoOptions } = options;
     super(honoOptions as HonoOptions<E>);
-    this.#taskTimeout = checkDuration("backgroundTaskTimeout", backgroundTaskTimeout);
+    this.#lifespan = new Lifespan(this, {
+      taskTimeout: checkDuration("backgroundTaskTimeout", backgroundTaskTimeout),
+      log: checkLogger("logger", logger),
+    });
     // Hono's fetch is an instance property: wrap it so each request has its own context.
     const honoFetch = this.fetch;
-    const self = this as unknown as App;
     this.fetch = (request, env, executionCtx) =>
-      runRequest(self, honoFetch, request, env, executionCtx);
+      runRequest(this, honoFetch, request, env, executionCtx);
   }
 
   /**
@@ -153,7 +123,7 @@ export class App<
    * place.
    */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#lifespan.signal;
   }
 
   /**
@@ -161,7 +131,7 @@ export class App<
    * the hooks registered before it. Sync or async.
    */
   beforeServing(hook: Hook): this {
-    this.#hooks.before.push(checkFunction("beforeServing()", hook));
+    this.#lifespan.addBefore(checkFunction("beforeServing()", hook));
     return this;
   }
 
@@ -170,7 +140,7 @@ export class App<
    * hooks registered before it (last in, first out). Sync or async.
    */
   afterServing(hook: Hook): this {
-    this.#hooks.after.push(checkFunction("afterServing()", hook));
+    this.#lifespan.addAfter(checkFunction("afterServing()", hook));
     return this;
   }
 
@@ -188,7 +158,7 @@ export class App<
         }`,
       );
     }
-    this.#hooks.while.push(generatorFunction);
+    this.#lifespan.addWhile(generatorFunction);
     return this;
   }
 
@@ -198,24 +168,15 @@ export class App<
    * `backgroundTaskTimeout`, then abandons it with a warning.
    */
   addBackgroundTask(task: BackgroundTask): void {
-    checkFunction("addBackgroundTask()", task);
-    const app = peekContext()?.app ?? (this as unknown as App);
-    const signal = this.signal;
-    const name = task.name || "(anonymous)";
-    const done: Promise<void> = runInContext(app, async () => {
-      await null; // start after the caller continues, as a task should
-      try {
-        await task(signal);
-      } catch (error) {
-        console.error(`Background task ${name} failed:`, error);
-      }
-    }).finally(() => this.#tasks.delete(done));
-    this.#tasks.set(done, name);
+    this.#lifespan.addTask(checkFunction("addBackgroundTask()", task));
   }
 
   /**
    * Mounts `subApp` under `path`, as Hono's `route()`. When `subApp` is an `App`, its lifespan
-   * joins this one's: its startup runs after this app's, its teardown before.
+   * joins this one's (once, however many times it is mounted): its startup runs after this
+   * app's, its teardown before.
+   *
+   * @throws {TypeError} When `subApp` contains this app (a mount cycle).
    */
   override route<
     SubPath extends string,
@@ -226,144 +187,37 @@ export class App<
     path: SubPath,
     subApp: Hono<SubEnv, SubSchema, SubBasePath>,
   ): Hono<E, MergeSchemaPath<SubSchema, MergePath<BasePath, SubPath>> | S, BasePath> {
-    if (subApp instanceof App) {
-      const self = this as unknown as App;
-      if ((subApp as unknown as App).#apps().includes(self)) {
-        throw new TypeError(
-          `Cannot mount an app at ${JSON.stringify(path)}: it would contain itself (a mount cycle)`,
-        );
-      }
-      this.#subApps.push(subApp);
-    }
+    const mounted = lifespanOf(subApp);
+    if (mounted !== undefined) this.#lifespan.mount(mounted, path);
     return super.route(path, subApp);
   }
 
   /**
    * Runs the startup phase: `beforeServing` hooks, then each `whileServing` generator up to its
-   * `yield`, then those of mounted sub-apps. Adapters call it before binding a socket.
+   * `yield`, then those of mounted sub-apps. Servers call it before binding a socket.
    *
    * @throws {StartupError} When a hook fails or `timeout` passes; started generators are closed.
    * @throws {Error} When the app is already started.
    */
   async startup(options: PhaseOptions = {}): Promise<void> {
     checkKnownOptions("startup()", options, ["timeout"]);
-    const timeout = checkDuration("timeout", options.timeout ?? Infinity);
-    if (this.#phase !== "idle") {
-      throw new Error(
-        `Cannot start app: it is already ${this.#phase === "starting" ? "starting" : "started"}`,
-      );
-    }
-    this.#phase = "starting";
-    this.#leftWorkRunning = false;
-    const apps = this.#apps();
-    try {
-      this.#stack = await runInContext(
-        this as unknown as App,
-        () => runStartup(apps.map((app) => app.#hooks), timeout),
-      );
-      this.#phase = "serving";
-    } catch (error) {
-      App.#endPeriod(apps);
-      this.#phase = "idle";
-      throw error;
-    }
+    await this.#lifespan.startup(checkDuration("timeout", options.timeout ?? Infinity));
   }
 
   /**
    * Runs the shutdown phase, last in first out: aborts `signal`, waits for background tasks,
    * resumes the generators past their `yield`, then runs the `afterServing` hooks. Every step
-   * runs even if an earlier one failed. Adapters call it after the server has drained.
+   * runs even if an earlier one failed. Servers call it after they have drained.
    *
    * @throws {ShutdownError} Carrying every teardown error, after every step ran.
    * @throws {Error} When the app is not started.
    */
-  shutdown(options: PhaseOptions = {}): Promise<void> {
-    try {
-      checkKnownOptions("shutdown()", options, ["timeout"]);
-      const timeout = checkDuration("timeout", options.timeout ?? Infinity);
-      if (this.#phase === "idle" || this.#phase === "starting") {
-        throw new Error(
-          `Cannot shut down app: it is ${
-            this.#phase === "idle" ? "not started" : "still starting"
-          }`,
-        );
-      }
-      return this.#stopping ??= this.#shutdown(timeout).finally(() => {
-        this.#stopping = undefined;
-      });
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  async #shutdown(timeout: number): Promise<void> {
-    this.#beginShutdown();
-    const failures = await runInContext(this as unknown as App, async () => {
-      const tasksAbandoned = await this.#waitForTasks();
-      const failures = await runShutdown(this.#stack, timeout);
-      this.#leftWorkRunning = tasksAbandoned || failures.timedOut;
-      return failures;
-    });
-    this.#stack = [];
-    App.#endPeriod(this.#apps());
-    this.#phase = "idle";
-    if (failures.errors.length > 0) {
-      throw new ShutdownError(`Shutdown failed: ${failures.lines.join("; ")}`, failures.errors);
-    }
-  }
-
-  #beginShutdown(): void {
-    if (this.#phase !== "serving") return;
-    this.#phase = "stopping";
-    for (const app of this.#apps()) app.#controller.abort();
-  }
-
-  /** Ends a serving period: its signal is aborted (if not yet), the next one gets a fresh one. */
-  static #endPeriod(apps: readonly App[]): void {
-    for (const app of apps) {
-      app.#controller.abort();
-      app.#controller = new AbortController();
-    }
-  }
-
-  /** Waits for the background tasks; true if some were abandoned past the timeout. */
-  async #waitForTasks(): Promise<boolean> {
-    const apps = this.#apps();
-    const pending = () => apps.flatMap((app) => [...app.#tasks.keys()]);
-    const deadline = Date.now() + this.#taskTimeout;
-    // Tasks may add tasks while shutdown waits: wait until none is left, or the deadline.
-    for (let tasks = pending(); tasks.length > 0; tasks = pending()) {
-      const remaining = deadline - Date.now();
-      try {
-        await withTimeout(Promise.all(tasks), Math.max(remaining, 0), () => "timeout");
-      } catch {
-        // Named, so that the task to fix can be found; those that did finish are gone.
-        const names = apps.flatMap((app) => [...app.#tasks.values()]);
-        console.warn(
-          `${tasks.length} background task(s) did not finish within ${this.#taskTimeout} ms of shutdown and were abandoned: ${
-            names.join(", ")
-          }`,
-        );
-        for (const app of apps) app.#tasks.clear();
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * This app and every `App` mounted in it, parents before children, each once: an app
-   * mounted at two paths (or reached through two parents) joins the lifespan once.
-   */
-  #apps(): App[] {
-    const apps = new Set<App>();
-    const visit = (app: App) => {
-      if (apps.has(app)) return;
-      apps.add(app);
-      app.#subApps.forEach(visit);
-    };
-    visit(this as unknown as App);
-    return [...apps];
+  async shutdown(options: PhaseOptions = {}): Promise<void> {
+    checkKnownOptions("shutdown()", options, ["timeout"]);
+    const { error } = await this.#lifespan.shutdown(
+      checkDuration("timeout", options.timeout ?? Infinity),
+    );
+    if (error !== undefined) throw error;
   }
 
   /**
@@ -371,7 +225,7 @@ export class App<
    * Quart's test client). Use `testApp()` to run the lifespan around it.
    */
   testClient(options: TestClientOptions = {}): TestClient {
-    return new TestClient(this as unknown as App, options);
+    return new TestClient(this, options);
   }
 
   /**
@@ -379,8 +233,8 @@ export class App<
    *
    * @throws {StartupError} When a hook fails or `startupTimeout` (6000 ms) passes.
    */
-  async testApp(options: TestAppOptions = {}): Promise<TestApp> {
-    return await TestApp.start(this as unknown as App, options);
+  async testApp(options: TestAppOptions = {}): Promise<TestApp<this>> {
+    return await TestApp.start(this, options);
   }
 
   /**
@@ -389,7 +243,28 @@ export class App<
    * failing hook's name when startup fails, and resolves after shutdown.
    */
   async run(options: ServeOptions = {}): Promise<void> {
-    const { run } = await import("../mod.ts");
-    await run(this as unknown as App, options);
+    await runOn(await detectRuntime(), this, options);
   }
+}
+
+/**
+ * The app being served: inside its lifespan hooks, request handlers (also those of sub-apps
+ * mounted with `route()`, where it is the parent) and background tasks.
+ *
+ * @typeParam A The app's type, to read a typed `state`.
+ * @throws {Error} Outside every app context.
+ *
+ * @example Reach the app's resources from a handler
+ * ```ts
+ * import { App, currentApp } from "@lifespan/hono";
+ *
+ * const app = new App<{ State: { visits: number } }>();
+ * app.beforeServing(() => {
+ *   app.state.visits = 0;
+ * });
+ * app.get("/", (c) => c.text(String(++currentApp<typeof app>().state.visits)));
+ * ```
+ */
+export function currentApp<A = App>(): A {
+  return contextApp() as A;
 }

@@ -331,7 +331,7 @@ describe(`WebSockets in a child process on ${runtimeName}`, () => {
     assert.equal((await peer.closed).code, 1001);
     const exit = await child.exited;
     assert.equal(exit.code, 0, exit.stderr);
-    assert.match(exit.stderr, /WebSocket\(s\) still closing/);
+    assert.match(exit.stderr, /Still open 1000 ms after the 100 ms grace period: 1 WebSocket\(s\)/);
     assert.deepEqual(events(exit.stdout), [
       "beforeServing",
       "whileServing start",

@@ -88,8 +88,3 @@ export class ShutdownError extends LifespanError {
     this.errors = errors;
   }
 }
-
-/** The message of an unknown thrown value, for composing error messages. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

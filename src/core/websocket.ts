@@ -12,15 +12,17 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { type UpgradeWebSocket, WSContext, type WSEvents, type WSReadyState } from "hono/ws";
-import { bindContext } from "./context.ts";
-import { settlesWithin } from "./timers.ts";
+import { bindContext, peekContext } from "./context.ts";
+import type { Drainable } from "./drain.ts";
+import { lifespanOf } from "./lifespan.ts";
+import { consoleLogger, type Logger, messageOf } from "./log.ts";
 
 /** Options of `upgradeWebSocket()`. */
 export interface UpgradeWebSocketOptions {
   /**
    * Receives what a handler (`onOpen`, `onMessage`, `onClose`, `onError`) threw or its promise
    * rejected with. The socket stays open either way.
-   * @default {console.error}
+   * @default {the app's logger (`console` unless `new App({ logger })` gave one)}
    */
   onError?: (error: unknown) => void;
 }
@@ -89,6 +91,12 @@ function refuse(status: 400 | 503, message: string, headers?: Record<string, str
   });
 }
 
+/** The logger of the app whose request this is. */
+function loggerInContext(): Logger {
+  const app = peekContext()?.app;
+  return (app && lifespanOf(app)?.log) ?? consoleLogger;
+}
+
 /** Answers one upgrade request: the checks every runtime shares, then the host's helper. */
 async function answer(
   c: Context,
@@ -110,13 +118,15 @@ async function answer(
     );
   }
   if (host.sockets.closing) return refuse(503, "Service Unavailable: shutting down");
-  const onError = options?.onError ?? ((error: unknown) => console.error(error));
+  const log = loggerInContext();
+  const onError = options?.onError ??
+    ((error: unknown) => log.error(`WebSocket handler failed: ${messageOf(error)}`, { error }));
   const events = trackedEvents(await createEvents(), host.sockets, onError);
   let response: Response | void = undefined;
   try {
     response = await host.upgrade(c, events);
   } catch (error) {
-    console.error("WebSocket upgrade failed:", error);
+    log.error(`WebSocket upgrade failed: ${messageOf(error)}`, { error });
   }
   return response ?? refuse(400, "Bad WebSocket handshake: refused by the server");
 }
@@ -129,7 +139,7 @@ async function answer(
  *   (not a GET, no `Connection: upgrade`, no valid `Sec-WebSocket-Key`, a version other than
  *   13) gets 400; a request while the server shuts down gets 503.
  * - Binary messages arrive as `ArrayBuffer`. Errors thrown by the handlers (or rejections of
- *   their promises) go to `options.onError`, by default `console.error`; the socket stays open.
+ *   their promises) go to `options.onError`, by default the app's logger; the socket stays open.
  * - The handlers run in the app context of the upgrade request: `currentApp()` and the
  *   request's `g` work in them.
  * - Open sockets count as work in flight at shutdown: each gets a close frame with code 1001
@@ -196,20 +206,20 @@ interface OpenSocket {
 
 /**
  * The open sockets of one server (or of one app under test): counted as work in flight, and
- * closed with 1001 at shutdown.
+ * closed with 1001 when drained at shutdown.
  */
-export class OpenSockets {
+export class OpenSockets implements Drainable {
   readonly #open = new Set<OpenSocket>();
   readonly #terminate: ((raw: unknown) => void) | undefined;
   #closing = false;
   #emptied: (() => void) | undefined;
 
-  /** `terminate` drops a socket's connection without a close handshake, past the grace period. */
+  /** `terminate` drops a socket's connection without a close handshake, when cut. */
   constructor(terminate?: (raw: unknown) => void) {
     this.#terminate = terminate;
   }
 
-  /** True from the moment shutdown starts closing: new upgrades are refused with 503. */
+  /** True from the moment the drain starts: new upgrades are refused with 503. */
   get closing(): boolean {
     return this.#closing;
   }
@@ -231,45 +241,38 @@ export class OpenSockets {
   }
 
   /**
-   * Sends every open socket a close frame with 1001 and waits until each one's `onClose` has
-   * finished, for up to `gracefulTimeout` ms. Then drops the connections that remain and gives
-   * their `onClose` one more second before it stops waiting. New upgrades are refused from
-   * the start. Resolves to `true` if it had to drop connections.
+   * Refuses new upgrades, sends every open socket a close frame with 1001, and resolves once
+   * each one's `onClose` has finished.
    */
-  async close(gracefulTimeout: number): Promise<boolean> {
+  drain(): Promise<void> {
     this.#closing = true;
-    if (this.#open.size === 0) return false;
+    if (this.#open.size === 0) return Promise.resolve();
     const emptied = new Promise<void>((resolve) => this.#emptied = resolve);
-    try {
-      for (const socket of this.#open) goAway(socket);
-      if (await settlesWithin(emptied, gracefulTimeout)) return false;
-      for (const socket of this.#open) {
-        try {
-          this.#terminate?.(socket.ws.raw);
-        } catch {
-          // Already gone: its close event is on its way.
-        }
+    for (const socket of this.#open) goAway(socket);
+    return emptied;
+  }
+
+  /** Drops the connections of the sockets still open, without a close handshake. */
+  cut(): void {
+    for (const socket of this.#open) {
+      try {
+        this.#terminate?.(socket.ws.raw);
+      } catch {
+        // Already gone: its close event is on its way.
       }
-      if (await settlesWithin(emptied, FORCE_CLOSE_TIMEOUT)) return true;
-      console.warn(
-        `${this.#open.size} WebSocket(s) still closing ${FORCE_CLOSE_TIMEOUT} ms after the ` +
-          `${gracefulTimeout} ms grace period (an onClose handler that does not finish?): ` +
-          "shutting down anyway",
-      );
-      return true;
-    } finally {
-      this.#emptied = undefined;
     }
   }
 
-  /** Accepts upgrades again after `close()`: an app under test can start again. */
+  /** What is still open. */
+  describe(): string {
+    return `${this.#open.size} WebSocket(s) (an onClose handler that does not finish?)`;
+  }
+
+  /** Accepts upgrades again after a drain: an app under test can start again. */
   reopen(): void {
     this.#closing = false;
   }
 }
-
-/** How long connections dropped past the grace period may take to report their close. */
-const FORCE_CLOSE_TIMEOUT = 1000;
 
 function goAway(socket: OpenSocket): void {
   if (socket.sent !== undefined) return;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { messageOf, StartupError } from "./errors.ts";
+import { StartupError } from "./errors.ts";
+import { type Logger, messageOf } from "./log.ts";
 import { withTimeout } from "./timers.ts";
 
 /** A `beforeServing` or `afterServing` hook. */
@@ -53,7 +54,11 @@ function isIterator(value: unknown): value is ServingIterator {
  * `yield`, unit by unit. On failure or timeout, closes the generators already started (last
  * first) and throws a `StartupError`; `afterServing` hooks do not run then.
  */
-export async function runStartup(units: readonly Hooks[], timeout: number): Promise<Teardown[]> {
+export async function runStartup(
+  units: readonly Hooks[],
+  timeout: number,
+  log: Logger,
+): Promise<Teardown[]> {
   const stack: Teardown[] = [];
   let pending: HookName = { hook: "", text: "" };
   let timedOut = false;
@@ -114,14 +119,14 @@ export async function runStartup(units: readonly Hooks[], timeout: number): Prom
       );
     });
   } catch (error) {
-    await rollback(stack, timeout);
+    await rollback(stack, timeout, log);
     throw error;
   }
   return stack;
 }
 
 /** Closes started generators, last first, so their `finally` blocks run. */
-async function rollback(stack: readonly Teardown[], timeout: number): Promise<void> {
+async function rollback(stack: readonly Teardown[], timeout: number, log: Logger): Promise<void> {
   for (const step of stack.toReversed()) {
     if (!("iterator" in step)) continue;
     try {
@@ -131,7 +136,10 @@ async function rollback(stack: readonly Teardown[], timeout: number): Promise<vo
         () => new Error(`${step.label} did not close within ${timeout} ms`),
       );
     } catch (error) {
-      console.error(`Error while closing ${step.label} after a failed startup:`, error);
+      log.error(`Error while closing ${step.label} after a failed startup: ${messageOf(error)}`, {
+        hook: step.label,
+        error,
+      });
     }
   }
 }

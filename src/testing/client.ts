@@ -1,12 +1,11 @@
 /**
- * The test harness: `TestClient` sends requests to an app in-process, `TestApp` runs its
- * lifespan around them.
+ * `TestClient`: requests to an app in-process, without its lifespan, as Quart's test client.
  *
  * @module
  */
-import { type App, beginShutdown } from "./app.ts";
-import { checkDuration, checkKnownOptions, describeValue } from "./options.ts";
-import { connectTestWebSocket, testSocketsOf, type TestWebSocket } from "./test_websocket.ts";
+import { checkKnownOptions, describeValue } from "../core/options.ts";
+import { CookieJar } from "./cookies.ts";
+import { connectTestWebSocket, type TestWebSocket } from "./websocket.ts";
 
 /** Options of `app.testClient()`. */
 export interface TestClientOptions {
@@ -52,10 +51,10 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 20;
 const ORIGIN = "http://localhost";
 
-interface Cookie {
-  value: string;
-  path: string;
-  expires: number;
+/** What a test client sends its requests to: an `App`, or any object with Hono's `fetch`. */
+export interface TestTarget {
+  /** Answers one request. */
+  fetch(request: Request): Response | Promise<Response>;
 }
 
 /**
@@ -75,12 +74,12 @@ interface Cookie {
  * ```
  */
 export class TestClient {
-  readonly #app: App;
+  readonly #app: TestTarget;
   readonly #followRedirects: boolean;
-  readonly #cookies = new Map<string, Cookie>();
+  readonly #cookies = new CookieJar();
 
   /** Creates a client for `app`; `app.testClient()` is the usual way. */
-  constructor(app: App, options: TestClientOptions = {}) {
+  constructor(app: TestTarget, options: TestClientOptions = {}) {
     checkKnownOptions("testClient()", options, ["followRedirects"]);
     const { followRedirects = false } = options;
     if (typeof followRedirects !== "boolean") {
@@ -204,51 +203,12 @@ export class TestClient {
     // An empty jar (most tests) costs no URL parse.
     if (this.#cookies.size > 0) {
       const own = request.headers.get("cookie");
-      const cookie = this.#cookieHeader(new URL(request.url).pathname, own);
+      const cookie = this.#cookies.header(new URL(request.url).pathname, own);
       if (cookie !== "") request.headers.set("cookie", own === null ? cookie : `${own}; ${cookie}`);
     }
     const response = await this.#app.fetch(request);
-    for (const header of response.headers.getSetCookie()) this.#store(header);
+    for (const header of response.headers.getSetCookie()) this.#cookies.store(header);
     return response;
-  }
-
-  /** The jar's cookies for `pathname`, but those the caller's own header already names. */
-  #cookieHeader(pathname: string, own: string | null = null): string {
-    const named = own === null ? undefined : new Set(
-      own.split(";").map((pair) => pair.slice(0, pair.indexOf("=")).trim()),
-    );
-    const now = Date.now();
-    const pairs: string[] = [];
-    for (const [name, cookie] of this.#cookies) {
-      if (cookie.expires <= now) this.#cookies.delete(name);
-      else if (pathMatches(pathname, cookie.path) && !named?.has(name)) {
-        pairs.push(`${name}=${cookie.value}`);
-      }
-    }
-    return pairs.join("; ");
-  }
-
-  #store(header: string): void {
-    const [pair = "", ...attributes] = header.split(";");
-    const separator = pair.indexOf("=");
-    if (separator <= 0) return;
-    const name = pair.slice(0, separator).trim();
-    const cookie: Cookie = {
-      value: pair.slice(separator + 1).trim(),
-      path: "/",
-      expires: Infinity,
-    };
-    for (const attribute of attributes) {
-      const [key = "", value = ""] = attribute.split("=", 2).map((part) => part.trim());
-      const lower = key.toLowerCase();
-      if (lower === "path" && value.startsWith("/")) cookie.path = value;
-      else if (lower === "max-age") cookie.expires = Date.now() + Number(value) * 1000;
-      else if (lower === "expires" && cookie.expires === Infinity) {
-        cookie.expires = Date.parse(value);
-      }
-    }
-    if (cookie.expires <= Date.now() || Number.isNaN(cookie.expires)) this.#cookies.delete(name);
-    else this.#cookies.set(name, cookie);
   }
 
   /**
@@ -290,8 +250,7 @@ export class TestClient {
 
   /** The cookies the client holds now, by name. */
   get cookies(): Record<string, string> {
-    this.#cookieHeader("/"); // drops expired ones
-    return Object.fromEntries([...this.#cookies].map(([name, cookie]) => [name, cookie.value]));
+    return this.#cookies.values();
   }
 }
 
@@ -308,96 +267,5 @@ function appendQuery(url: URL, query: Query | undefined): void {
     for (const item of Array.isArray(value) ? value : [value]) {
       url.searchParams.append(key, String(item));
     }
-  }
-}
-
-function pathMatches(pathname: string, cookiePath: string): boolean {
-  return pathname === cookiePath || cookiePath === "/" ||
-    (pathname.startsWith(cookiePath) &&
-      (cookiePath.endsWith("/") || pathname[cookiePath.length] === "/"));
-}
-
-/** Options of `app.testApp()`. */
-export interface TestAppOptions {
-  /**
-   * Milliseconds startup may take before it fails with a `StartupError`.
-   * @default {6000}
-   */
-  startupTimeout?: number;
-  /**
-   * Milliseconds each teardown step may take before shutdown reports it in a `ShutdownError`.
-   * @default {6000}
-   */
-  shutdownTimeout?: number;
-}
-
-/**
- * An app whose startup has run, for tests: send requests with `testClient()`, then `shutdown()`
- * or let `await using` do it. Like Quart's `test_app()`.
- *
- * @example Run the lifespan around a test
- * ```ts
- * import { App } from "@lifespan/hono";
- *
- * const app = new App<{ State: { ready: boolean } }>();
- * app.beforeServing(() => {
- *   app.state.ready = true;
- * });
- * app.get("/ready", (c) => c.json(app.state.ready));
- *
- * await using testApp = await app.testApp();
- * const response = await testApp.testClient().get("/ready");
- * console.log(await response.json()); // true
- * ```
- */
-export class TestApp {
-  /** The app under test. */
-  readonly app: App;
-  readonly #shutdownTimeout: number;
-  #shutdown: Promise<void> | undefined;
-
-  private constructor(app: App, shutdownTimeout: number) {
-    this.app = app;
-    this.#shutdownTimeout = shutdownTimeout;
-  }
-
-  /** Runs `app`'s startup and returns the started `TestApp`. `app.testApp()` is the usual way. */
-  static async start(app: App, options: TestAppOptions = {}): Promise<TestApp> {
-    checkKnownOptions("testApp()", options, ["startupTimeout", "shutdownTimeout"]);
-    const startupTimeout = checkDuration("startupTimeout", options.startupTimeout ?? 6000);
-    const shutdownTimeout = checkDuration("shutdownTimeout", options.shutdownTimeout ?? 6000);
-    await app.startup({ timeout: startupTimeout });
-    return new TestApp(app, shutdownTimeout);
-  }
-
-  /** A client for the started app. */
-  testClient(options?: TestClientOptions): TestClient {
-    return this.app.testClient(options);
-  }
-
-  /**
-   * Closes the test clients' WebSockets (1001, each `onClose` awaited), then runs the app's
-   * shutdown; calling it again returns the same promise.
-   */
-  shutdown(): Promise<void> {
-    return this.#shutdown ??= this.#stop();
-  }
-
-  async #stop(): Promise<void> {
-    // As a server's shutdown: `app.signal` aborts, then the test clients' WebSockets get 1001
-    // and their `onClose` finishes (the drain), then the shutdown hooks run.
-    beginShutdown(this.app);
-    const sockets = testSocketsOf(this.app);
-    try {
-      await sockets.close(this.#shutdownTimeout);
-      await this.app.shutdown({ timeout: this.#shutdownTimeout });
-    } finally {
-      sockets.reopen();
-    }
-  }
-
-  /** Shuts the app down at the end of an `await using` block. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown();
   }
 }

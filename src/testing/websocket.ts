@@ -10,8 +10,7 @@
  */
 import type { WSContext as WSContextType, WSEvents } from "hono/ws";
 import { WSContext } from "hono/ws";
-import type { App } from "./app.ts";
-import { attachWebSocketHost, CloseEventClass, OpenSockets } from "./websocket.ts";
+import { attachWebSocketHost, CloseEventClass, OpenSockets } from "../core/websocket.ts";
 
 /** A message as the test client receives it: text, or the bytes of a binary message. */
 export type TestWebSocketMessage = string | ArrayBuffer;
@@ -27,10 +26,10 @@ const CLOSED = 3;
 const MAX_REASON_BYTES = 123;
 
 /** The sockets the test clients of each app have open, closed when its `TestApp` shuts down. */
-const openByApp = new WeakMap<App, OpenSockets>();
+const openByApp = new WeakMap<object, OpenSockets>();
 
 /** The in-process sockets of `app`. Internal: `TestApp` closes them at shutdown. */
-export function testSocketsOf(app: App): OpenSockets {
+export function testSocketsOf(app: object): OpenSockets {
   let sockets = openByApp.get(app);
   if (sockets === undefined) openByApp.set(app, sockets = new OpenSockets());
   return sockets;
@@ -50,7 +49,7 @@ let internals: {
  * request (its cookie jar included). Internal: use `client.websocket()`.
  */
 export async function connectTestWebSocket(
-  app: App,
+  app: object,
   request: Request,
   send: (request: Request) => Promise<Response>,
 ): Promise<TestWebSocket> {

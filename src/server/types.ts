@@ -1,9 +1,9 @@
 /**
- * The shape every adapter shares: the options of `serve()`, the `Server` it resolves to, and
- * the small `Runtime` each adapter file implements.
+ * The public shape of the server: the options of `serve()` and the `Server` it resolves to.
  *
  * @module
  */
+import type { Logger } from "../core/log.ts";
 
 /** Anything with a `fetch` method: an `App`, or a plain Hono app (served without hooks). */
 export interface Fetchable {
@@ -90,6 +90,12 @@ export interface ServeOptions {
    * @default {1}
    */
   workers?: number | "auto";
+  /**
+   * Where the server's lines go, for an app that is not an `App` (an `App` has its own
+   * `logger` option, which this overrides).
+   * @default {console}
+   */
+  logger?: Logger;
 }
 
 /** A running server, as `serve()` resolves it once the socket is bound. */
@@ -100,61 +106,4 @@ export interface Server extends ListenInfo {
   shutdown(): Promise<void>;
   /** Shuts down at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** A request handler, with the runtime's own extra arguments passed through. */
-export type Handler = (request: Request, env?: unknown) => Response | Promise<Response>;
-
-/** What an adapter needs to bind: the handler and where. */
-export interface ListenOptions {
-  readonly handler: Handler;
-  readonly hostname: string;
-  readonly port: number;
-  readonly tls?: TlsOptions;
-  /** Let other processes bind the same port (workers on Deno and Bun; node:cluster needs none). */
-  readonly reusePort?: boolean;
-}
-
-/** A bound socket, as one runtime's adapter returns it. */
-export interface Listener {
-  /** The address bound. */
-  readonly hostname: string;
-  /** The port bound. */
-  readonly port: number;
-  /**
-   * Stops accepting, closes idle connections, lets in-flight requests finish for up to
-   * `gracefulTimeout` ms, then closes what remains. Resolves when no connection is left:
-   * `true` if it had to close connections on requests still running.
-   */
-  close(gracefulTimeout: number): Promise<boolean>;
-}
-
-/** The few things that differ between Deno, Bun and Node. */
-export interface Runtime {
-  /** Binds the socket; rejects (e.g. port in use) with nothing left open. */
-  listen(options: ListenOptions): Promise<Listener>;
-  /** Adds a listener for a process signal; returns its remover. */
-  onSignal(signal: "SIGINT" | "SIGTERM", listener: () => void): () => void;
-  /** Ends the process now with `code`. */
-  exit(code: number): never;
-  /** Sets the code the process exits with when its loop empties. */
-  setExitCode(code: number): void;
-  /** An environment variable, or undefined. */
-  env(name: string): string | undefined;
-  /**
-   * Starts this program again as a worker (see `_workers.ts`): the same entry module,
-   * arguments and permissions (never more), `env` added to this process's environment, stdout
-   * and stderr shared, and an IPC channel for `process.send`.
-   */
-  startWorker(env: Record<string, string>): Promise<WorkerProcess>;
-}
-
-/** A worker process as its primary sees it: the part of Node's `ChildProcess` used. */
-export interface WorkerProcess {
-  /** The worker's process id. */
-  readonly pid?: number | undefined;
-  /** A message the worker sent with `process.send`. */
-  on(event: "message", listener: (message: unknown) => void): unknown;
-  /** The worker has exited and its IPC channel is closed. */
-  on(event: "close", listener: (code: number | null, signal: string | null) => void): unknown;
 }

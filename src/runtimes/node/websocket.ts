@@ -1,67 +1,61 @@
 /**
- * WebSockets on Node: `@hono/node-server`'s helper, with a `ws` server on the HTTP server's
+ * WebSockets on Node: `@hono/node-server`'s helper, with a `ws` server, on the HTTP server's
  * `upgrade` event.
  *
  * @module
  */
 import { createAdaptorServer, upgradeWebSocket } from "@hono/node-server";
-import { EventEmitter } from "node:events";
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import type { Server as SecureServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
-import { attachWebSocketHost, OpenSockets, type WebSocketHost } from "../websocket.ts";
-import type { Handler } from "./types.ts";
+import type { Logger } from "../../core/log.ts";
+import { attachWebSocketHost, OpenSockets, type WebSocketHost } from "../../core/websocket.ts";
+import type { Handler } from "../types.ts";
+import { honoUpgradeTarget } from "./_internals.ts";
 
 /**
  * Answers WebSocket upgrades on `server` with `handler` (the app), and returns the open
- * sockets for the adapter to close at shutdown. Other upgrades (`Upgrade: h2c` from
- * `curl --http2`) get `onRequest`'s plain HTTP answer, as they would with no `upgrade`
- * listener (and as on Deno and Bun).
+ * sockets, drained with the server. Other upgrades (`Upgrade: h2c` from `curl --http2`) get
+ * `onRequest`'s plain HTTP answer, as they would with no `upgrade` listener (and as on Deno and
+ * Bun).
  */
 export function serveWebSockets(
   server: Server | SecureServer,
   handler: Handler,
   onRequest: (incoming: IncomingMessage, outgoing: ServerResponse) => void,
+  log: Logger,
 ): OpenSockets {
   const sockets = new OpenSockets((raw) => (raw as WebSocket).terminate());
   const host: WebSocketHost = { sockets, upgrade: (c, events) => upgradeWebSocket(c, events) };
-  // `@hono/node-server` wires its `upgrade` listener (it calls the app, then hands the accepted
-  // socket to `ws`) only inside `createAdaptorServer`, to whatever its `createServer` option
-  // returns. It gets a stand-in for the server, so that WebSocket upgrades alone reach it: it
-  // leaves any other upgrade hanging, and it writes its refusals only while it is the one
-  // `upgrade` listener. The request listener it builds on the way goes unused.
   // Wired at the first WebSocket upgrade: loading `ws` costs a server that never sees one
   // (most) a noticeable part of its start-up time.
-  let websocketUpgrades: Promise<EventEmitter> | undefined;
-  const wire = async (): Promise<EventEmitter> => {
+  let target: Promise<Server> | undefined;
+  const wire = async (): Promise<Server> => {
     const { WebSocketServer } = await import("ws");
-    const upgrades = new EventEmitter();
-    createAdaptorServer({
+    const upgrades = honoUpgradeTarget(createAdaptorServer({
       // Called only for upgrade requests, with an env built for each.
       fetch: (request: Request, env: object) => {
         attachWebSocketHost(env, host);
         return handler(request, env);
       },
       websocket: { server: new WebSocketServer({ noServer: true }) },
-      createServer: (() => upgrades) as unknown as () => Server,
-    });
-    server.once("close", () => upgrades.emit("close"));
+    }) as Server);
+    server.once("close", () => upgrades.close()); // closes its `ws` server too
     return upgrades;
   };
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (incoming.headers.upgrade?.toLowerCase() === "websocket") {
-      // The socket stays paused meanwhile: nothing reads it before `ws` does.
-      (websocketUpgrades ??= wire()).then(
-        (upgrades) => upgrades.emit("upgrade", incoming, socket, head),
-        (error: unknown) => {
-          console.error("Cannot serve WebSockets:", error);
-          socket.destroy();
-        },
-      );
-    } else {
-      answerAsRequest(incoming, socket, head, onRequest);
+    if (incoming.headers.upgrade?.toLowerCase() !== "websocket") {
+      return answerAsRequest(incoming, socket, head, onRequest);
     }
+    // The socket stays paused meanwhile: nothing reads it before `ws` does.
+    (target ??= wire()).then(
+      (upgrades) => upgrades.emit("upgrade", incoming, socket, head),
+      (error: unknown) => {
+        log.error(`Cannot serve WebSockets: ${String(error)}`, { error });
+        socket.destroy();
+      },
+    );
   });
   return sockets;
 }

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { spawnWorker } from "./_workers.ts";
-import type { WorkerProcess } from "./types.ts";
+import { spawnWorker } from "../spawn.ts";
+import type { WorkerProcess } from "../types.ts";
 
 /** The part of Deno's API used here, typed so that tsc checks it too. */
 interface DenoApi {

@@ -5,7 +5,6 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { App } from "./app.ts";
 
 /**
  * The shape of `g`. Extend it by declaration merging to type your own keys:
@@ -24,13 +23,13 @@ export interface Globals {
 /** What one context holds; `g` is created on first use. One shape for every context. */
 class AppContext {
   g: Globals | undefined = undefined;
-  constructor(readonly app: App) {}
+  constructor(readonly app: object) {}
 }
 
 const storage = new AsyncLocalStorage<AppContext>();
 
 /** Runs `fn` in a new context of `app`, with a fresh `g`. */
-export function runInContext<T>(app: App, fn: () => T): T {
+export function runInContext<T>(app: object, fn: () => T): T {
   return storage.run(new AppContext(app), fn);
 }
 
@@ -39,7 +38,7 @@ export function runInContext<T>(app: App, fn: () => T): T {
  * arguments (measured: cheaper on Bun, no worse elsewhere).
  */
 export function runRequest<E, C, R>(
-  app: App,
+  app: object,
   fetch: (request: Request, env: E, executionCtx: C) => R,
   request: Request,
   env: E,
@@ -60,7 +59,7 @@ export function bindContext<A extends unknown[], T>(fn: (...args: A) => T): (...
 }
 
 /** The context in force, or undefined outside every app context. */
-export function peekContext(): { readonly app: App } | undefined {
+export function peekContext(): { readonly app: object } | undefined {
   return storage.getStore();
 }
 
@@ -75,25 +74,12 @@ function contextFor(what: string): AppContext {
 }
 
 /**
- * The app being served: inside its lifespan hooks, request handlers (also those of sub-apps
- * mounted with `route()`, where it is the parent) and background tasks.
+ * The app of the context in force, for `currentApp()`.
  *
- * @typeParam A The app's type, to read a typed `state`.
  * @throws {Error} Outside every app context.
- *
- * @example Reach the app's resources from a handler
- * ```ts
- * import { App, currentApp } from "@lifespan/hono";
- *
- * const app = new App<{ State: { visits: number } }>();
- * app.beforeServing(() => {
- *   app.state.visits = 0;
- * });
- * app.get("/", (c) => c.text(String(++currentApp<typeof app>().state.visits)));
- * ```
  */
-export function currentApp<A = App>(): A {
-  return contextFor("currentApp()").app as A;
+export function contextApp(): object {
+  return contextFor("currentApp()").app;
 }
 
 function globals(): Globals {

@@ -47,3 +47,20 @@ export function checkKnownOptions(
     }
   }
 }
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** `value` if it is a console-shaped logger, else a `TypeError` naming `name`. */
+export function checkLogger<L>(name: string, value: L): L {
+  const missing = typeof value === "object" && value !== null
+    ? LOG_LEVELS.filter((level) => typeof (value as Record<string, unknown>)[level] !== "function")
+    : LOG_LEVELS;
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${name} must be an object with debug, info, warn and error methods, got ${
+        describeValue(value)
+      }${typeof value === "object" && value !== null ? ` without ${missing.join(", ")}` : ""}`,
+    );
+  }
+  return value;
+}

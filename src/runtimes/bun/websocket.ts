@@ -5,7 +5,7 @@
  * @module
  */
 import type { createBunWebSocket } from "hono/bun";
-import { OpenSockets, type WebSocketHost } from "../websocket.ts";
+import { OpenSockets, type WebSocketHost } from "../../core/websocket.ts";
 
 type Helper = ReturnType<typeof createBunWebSocket<unknown>>;
 type Events = Helper["websocket"];

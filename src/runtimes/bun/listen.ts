@@ -1,0 +1,74 @@
+/**
+ * Bun: `Bun.serve`, drained with its `stop()`.
+ *
+ * @module
+ */
+import { attachWebSocketHost } from "../../core/websocket.ts";
+import type { Handler, Listener, ListenOptions } from "../types.ts";
+import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
+
+/** The part of Bun's API used here, typed so that tsc and deno check it too. */
+interface BunServe {
+  serve(options: {
+    hostname: string;
+    port: number;
+    tls?: { cert: string; key: string };
+    reusePort?: boolean;
+    development: boolean;
+    fetch: Handler;
+    error: (error: unknown) => Response;
+    /** The socket events of the requests `fetch` upgraded. */
+    websocket: unknown;
+  }): {
+    hostname: string;
+    port: number;
+    stop(closeActiveConnections?: boolean): Promise<void>;
+    unref(): void;
+  };
+}
+
+const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
+
+/** Binds `Bun.serve` and serves `handler` on it. */
+// async: what Bun.serve throws at once (a busy port) becomes a rejection.
+// deno-lint-ignore require-await
+export async function listen(
+  { handler, hostname, port, tls, reusePort, log }: ListenOptions,
+): Promise<Listener> {
+  const server = Bun.serve({
+    hostname,
+    port,
+    tls,
+    reusePort,
+    // No error page with stack traces for errors that escape the handler.
+    development: false,
+    fetch: handler,
+    error: (error) => {
+      log.error(`Request failed: ${String(error)}`, { error });
+      return new Response("Internal Server Error", { status: 500 });
+    },
+    websocket: bunWebSocketHandler,
+  });
+  // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
+  const websockets = bunWebSocketHost();
+  attachWebSocketHost(server, websockets);
+  // Settles as `stop(true)` does, once the cut called it.
+  let cutStop!: (stopped: Promise<void>) => void;
+  const cutStopped = new Promise<void>((resolve) => cutStop = resolve);
+  return {
+    hostname: server.hostname,
+    port: server.port,
+    websockets: websockets.sockets,
+    // stop(false) stops accepting and closes idle keep-alive connections at once; it settles
+    // when the in-flight requests, streamed bodies included, are done.
+    drain: () => Promise.race([server.stop(false), cutStopped]),
+    // stop(true) closes the busy connections: Bun aborts each cut request's `signal` and
+    // cancels its response body, so the client sees the connection close (never a complete-
+    // looking response) and handlers that honour the signal end.
+    cut: () => cutStop(server.stop(true)),
+    // stop(true) has been seen never to settle while a handler is pending (bun#40043): the
+    // server would then keep the process alive.
+    abandon: () => server.unref(),
+    describe: () => "connections (Bun's stop(true) did not settle)",
+  };
+}

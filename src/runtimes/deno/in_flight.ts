@@ -1,0 +1,135 @@
+/**
+ * The requests a Deno server's drain may have to cut: `Deno.serve`'s `shutdown()` waits for
+ * them with no limit and no way to force it, so the runtime ends them itself.
+ *
+ * @module
+ */
+import { hasStreamBody } from "./_internals.ts";
+
+/** `response` with `Connection: close`; a copy when its headers are immutable. */
+function closingConnection(response: Response): Response {
+  if (response.status === 101) return response;
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy;
+  }
+}
+
+/**
+ * The requests a grace period may have to end: handlers still running, bodies still streaming.
+ * Only async handlers and stream bodies are tracked; a string or byte response costs a lookup.
+ */
+export class InFlight {
+  /** The `resolve` of each handler still running: the cut answers in its place. */
+  readonly #running = new Set<(response: Response) => void>();
+  /** Ends one stream body still being sent, with the reason given. */
+  readonly #streams = new Set<(reason: Error) => void>();
+  /** Set once the grace period is over: what cut requests fail with. */
+  reason: Error | undefined;
+  /** Set when the drain begins: responses from then on ask the client to close. */
+  draining = false;
+
+  /** Answers now with a 503 whose body fails, so that the client sees the response break. */
+  static cutResponse(reason: Error): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => controller.error(reason),
+    });
+    return new Response(body, { status: 503 });
+  }
+
+  /** Tracks what a handler returned, until it is sent or cut. */
+  serve(result: Response | Promise<Response>): Response | Promise<Response> {
+    return result instanceof Promise ? this.#race(result) : this.#track(result);
+  }
+
+  /** Ends every tracked request; later ones are cut as they come. */
+  cutAll(reason: Error): void {
+    this.reason = reason;
+    for (const resolve of this.#running) resolve(InFlight.cutResponse(reason));
+    for (const cut of this.#streams) cut(reason);
+    this.#running.clear();
+    this.#streams.clear();
+  }
+
+  // The one cost on the hot path: a promise Deno waits on instead of the handler's, so that
+  // the cut can settle it. Kept to that promise and the two callbacks it needs.
+  #race(pending: Promise<Response>): Promise<Response> {
+    const running = this.#running;
+    return new Promise((resolve, reject) => {
+      running.add(resolve);
+      pending.then(
+        (response) => {
+          if (running.delete(resolve)) {
+            // A body that cannot be read (already locked) must fail the request, not hang it.
+            try {
+              resolve(this.#track(response));
+            } catch (error) {
+              reject(error);
+            }
+          } else if (hasStreamBody(response)) {
+            // Already cut: nobody reads this body, so let its producer stop.
+            response.body?.cancel(this.reason).catch(() => {});
+          }
+        },
+        (error: unknown) => {
+          // After a cut the client is gone, and the error is most likely the cut's echo
+          // (an aborted request signal): only a request still waiting gets it.
+          if (running.delete(resolve)) reject(error);
+        },
+      );
+    });
+  }
+
+  #track(response: Response): Response {
+    if (this.draining) response = closingConnection(response);
+    if (!hasStreamBody(response)) return response;
+    const body = this.#cuttable(response.body!);
+    return new Response(body, response);
+  }
+
+  /** `body`, read through a stream that fails when cut and cancels `body` then. */
+  #cuttable(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const cuts = this.#streams;
+    const reader = body.getReader();
+    let cut: (reason: Error) => void;
+    let ended = false;
+    const end = () => {
+      ended = true;
+      cuts.delete(cut);
+    };
+    return new ReadableStream<Uint8Array>({
+      start(controller) {
+        cut = (reason) => {
+          ended = true;
+          controller.error(reason);
+          reader.cancel(reason).catch(() => {});
+        };
+        cuts.add(cut);
+      },
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (ended) return;
+          if (done) {
+            end();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          if (ended) return;
+          end();
+          controller.error(error);
+        }
+      },
+      cancel(reason) {
+        end();
+        return reader.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Deno: `Deno.serve`, drained with its `shutdown()`.
+ *
+ * `shutdown()` stops accepting, closes idle connections and waits for the others with no limit
+ * and no way to force it (aborting `Deno.serve`'s `signal` closes everything at once, and after
+ * `shutdown()` it throws). So the cut is the runtime's own: requests whose handler is still
+ * running are answered with a 503 whose body fails, and stream bodies are made to fail. Either
+ * way the client sees the connection break, never a complete-looking response, and
+ * `shutdown()` can settle.
+ *
+ * @module
+ */
+import { attachWebSocketHost } from "../../core/websocket.ts";
+import type { Listener, ListenOptions } from "../types.ts";
+import { InFlight } from "./in_flight.ts";
+import { denoWebSocketHost } from "./websocket.ts";
+
+/** The part of Deno's API used here, typed so that tsc checks it too. */
+interface DenoServe {
+  serve(
+    options: {
+      hostname: string;
+      port: number;
+      reusePort?: boolean;
+      cert?: string;
+      key?: string;
+      onListen: () => void;
+      onError: (error: unknown) => Response;
+    },
+    handler: (request: Request, info: unknown) => Response | Promise<Response>,
+  ): { addr: { hostname: string; port: number }; shutdown(): Promise<void> };
+}
+
+const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
+
+/** Binds `Deno.serve` and serves `handler` on it. */
+// async: what Deno.serve throws at once (AddrInUse) becomes a rejection.
+// deno-lint-ignore require-await
+export async function listen(
+  { handler, hostname, port, tls, reusePort, log }: ListenOptions,
+): Promise<Listener> {
+  const inFlight = new InFlight();
+  const websockets = denoWebSocketHost();
+  const server = Deno.serve(
+    {
+      hostname,
+      port,
+      reusePort,
+      ...tls,
+      onListen: () => {}, // no "Listening on" line of Deno's own
+      onError: (error) => {
+        // Deno reports a body that failed here too: a cut one is no server error.
+        if (error !== inFlight.reason) log.error(`Request failed: ${String(error)}`, { error });
+        return new Response("Internal Server Error", { status: 500 });
+      },
+    },
+    (request, info) => {
+      // For `upgradeWebSocket`: the app sees `info` as `c.env`.
+      attachWebSocketHost(info as object, websockets);
+      if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
+      return inFlight.serve(handler(request, info));
+    },
+  );
+  return {
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    websockets: websockets.sockets,
+    drain() {
+      // Deno closes a keep-alive connection once its response is sent; saying so lets the
+      // client know not to send its next request on it.
+      inFlight.draining = true;
+      return server.shutdown();
+    },
+    // Every handler is answered and every stream fails now, so the connections end; but a
+    // client that stopped reading a string or byte body holds its connection, and nothing can
+    // cut it: the drain lets it go after its deadline.
+    cut: (reason) => inFlight.cutAll(reason),
+    describe: () => "connections (a client that stopped reading?)",
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The contract every runtime implements: the few things that differ between Deno, Bun and
+ * Node. The server (`src/server/`) is written once over it.
+ *
+ * @module
+ */
+import type { Drainable } from "../core/drain.ts";
+import type { Logger } from "../core/log.ts";
+
+/** A request handler, with the runtime's own extra arguments passed through. */
+export type Handler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
+/** What a runtime needs to bind: the handler and where. */
+export interface ListenOptions {
+  readonly handler: Handler;
+  readonly hostname: string;
+  readonly port: number;
+  /** Certificate and key, PEM, to serve HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+  /** Let other processes bind the same port (workers on Deno and Bun; node:cluster needs none). */
+  readonly reusePort?: boolean;
+  /** Where the server's own lines go (a handler's error, a server error). */
+  readonly log: Logger;
+}
+
+/**
+ * A bound socket, as a runtime's `listen` returns it. Its drain (see `core/drain.ts`) stops
+ * accepting, closes idle connections, asks the clients of responses sent from then on to close
+ * their connection, and resolves once no connection is left; its cut ends the requests still
+ * running. `websockets` drain alongside.
+ */
+export interface Listener extends Drainable {
+  /** The address bound. */
+  readonly hostname: string;
+  /** The port bound. */
+  readonly port: number;
+  /** The WebSockets opened through this listener: drained with it. */
+  readonly websockets: Drainable;
+}
+
+/** The few things that differ between Deno, Bun and Node. */
+export interface Runtime {
+  /** Binds the socket; rejects (e.g. port in use) with nothing left open. */
+  listen(options: ListenOptions): Promise<Listener>;
+  /** Adds a listener for a process signal; returns its remover. */
+  onSignal(signal: "SIGINT" | "SIGTERM", listener: () => void): () => void;
+  /** Ends the process now with `code`. */
+  exit(code: number): never;
+  /** Sets the code the process exits with when its loop empties. */
+  setExitCode(code: number): void;
+  /** An environment variable, or undefined. */
+  env(name: string): string | undefined;
+  /** Sends `signal` to the process `pid` (`process.kill`, which Deno reports faithfully). */
+  kill(pid: number, signal: "SIGKILL" | "SIGTERM" | "SIGINT"): void;
+  /**
+   * Whether workers that each listen on port 0 get one shared port (`node:cluster`'s handle in
+   * the primary); if not, the first worker binds a free port with `reusePort` and the others
+   * bind that one.
+   */
+  readonly workersSharePortZero: boolean;
+  /**
+   * Starts this program again as a worker (see `server/primary.ts`): the same entry module,
+   * arguments and permissions (never more), `env` added to this process's environment, stdout
+   * and stderr shared, and an IPC channel for `process.send`.
+   */
+  startWorker(env: Record<string, string>): Promise<WorkerProcess>;
+}
+
+/** A worker process as its primary sees it: the part of Node's `ChildProcess` used. */
+export interface WorkerProcess {
+  /** The worker's process id. */
+  readonly pid?: number | undefined;
+  /** A message the worker sent with `process.send`. */
+  on(event: "message", listener: (message: unknown) => void): unknown;
+  /** The worker has exited and its IPC channel is closed. */
+  on(event: "close", listener: (code: number | null, signal: string | null) => void): unknown;
+  /** Sends a message to the worker's `process.on("message")`; throws once the channel closed. */
+  send(message: unknown): unknown;
+}

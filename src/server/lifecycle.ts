@@ -1,0 +1,161 @@
+/**
+ * The one lifecycle of a server, whether it serves the app in this process or through workers:
+ *
+ * listen for stop requests → start → (a stop asked for meanwhile undoes the start) → serving →
+ * stop (once, however it is asked for) → remove the listeners → settle `finished`.
+ *
+ * What is started and stopped is a `Service`: the app in this process (`single.ts`), or the
+ * workers of a primary (`primary.ts`).
+ *
+ * @module
+ */
+import { LifespanError } from "../core/errors.ts";
+import { type Logger, messageOf } from "../core/log.ts";
+import type { Runtime } from "../runtimes/types.ts";
+import { listenForSignals, type StopSignal } from "./signals.ts";
+import type { ListenInfo, Server } from "./types.ts";
+
+/** How a stop ended. */
+export interface StopReport {
+  /**
+   * Work was left running (requests cut past the grace period, a teardown step or background
+   * task past its timeout) and may hold timers or sockets for as long as it likes.
+   */
+  readonly leftRunning: boolean;
+  /** Why the stop failed, if it did: what `shutdown()` and `finished` reject with. */
+  readonly error?: unknown;
+}
+
+/** What a lifecycle starts and stops. */
+export interface Service {
+  /**
+   * Starts serving and resolves where it listens. When `interrupted` aborts meanwhile (a stop
+   * was asked for), the service undoes what it did and rejects with `startupInterrupted()`.
+   */
+  start(interrupted: AbortSignal): Promise<ListenInfo>;
+  /** Stops serving (called once); resolves once stopped, never rejects. */
+  stop(reason: string): Promise<StopReport>;
+  /** Settles if the service ends by itself: the lifecycle then stops it. */
+  readonly ended?: Promise<void>;
+  /** A second signal is about to end the process at once. */
+  exitNow?(signal: StopSignal): void;
+}
+
+/** What `serve()` resolves to, and what `run()` also needs to know. */
+export interface Running {
+  /** The public server. */
+  readonly server: Server;
+  /** Settles once stopped, with how; never rejects. */
+  readonly stopped: Promise<StopReport>;
+}
+
+/** How a lifecycle listens for stop requests. */
+export interface LifecycleOptions {
+  readonly runtime: Runtime;
+  readonly log: Logger;
+  /** Stop on SIGINT and SIGTERM; a second one exits at once. */
+  readonly handleSignals: boolean;
+  /** Count a signal within 200 ms of the first as that one again (see `signals.ts`). */
+  readonly signalEchoes: boolean;
+  /** Aborting it asks for a stop. */
+  readonly signal?: AbortSignal;
+  /** Other ways to be asked to stop (a worker's primary): each returns its remover. */
+  readonly stopSources?: readonly ((requestStop: (reason: string) => void) => () => void)[];
+  /** Called once serving. */
+  readonly onListen?: (info: ListenInfo) => void;
+}
+
+/** The code `run()` exits with for an error that says, e.g. a worker's that failed; else 1. */
+export const exitCodes: WeakMap<object, number> = new WeakMap();
+
+/** The error of a start that a stop request interrupted. */
+export function startupInterrupted(interrupted: AbortSignal): LifespanError {
+  return new LifespanError(
+    `Startup interrupted by ${String(interrupted.reason)}: shut down without serving`,
+  );
+}
+
+/** Runs `service` through its lifecycle; resolves once it serves. See the module doc. */
+export async function startLifecycle(
+  service: Service,
+  options: LifecycleOptions,
+): Promise<Running> {
+  const { runtime, log, signal } = options;
+  const interruption = new AbortController();
+  let reason: string | undefined;
+  /** Set once serving: stops on a request that has no caller to report a failure to. */
+  const serving: { stopUnattended?: () => void } = {};
+  const requestStop = (why: string) => {
+    reason ??= why;
+    interruption.abort(reason);
+    serving.stopUnattended?.();
+  };
+
+  const removers: (() => void)[] = [];
+  const removeListeners = () => removers.splice(0).forEach((remove) => remove());
+  // Installed before startup, so that a signal during startup is not the default instant death.
+  if (options.handleSignals) {
+    removers.push(...listenForSignals(runtime, log, {
+      onStop: requestStop,
+      beforeExit: (signal) => service.exitNow?.(signal),
+    }, options.signalEchoes));
+  }
+  for (const source of options.stopSources ?? []) removers.push(source(requestStop));
+  if (signal !== undefined) {
+    const onAbort = () => requestStop("the signal option");
+    signal.addEventListener("abort", onAbort, { once: true });
+    removers.push(() => signal.removeEventListener("abort", onAbort));
+    if (signal.aborted) onAbort();
+  }
+
+  let info: ListenInfo;
+  try {
+    info = await service.start(interruption.signal);
+  } catch (error) {
+    removeListeners();
+    throw error;
+  }
+
+  let stopping: Promise<StopReport> | undefined;
+  let settle!: (report: Promise<StopReport>) => void;
+  const stopped = new Promise<StopReport>((resolve) => settle = resolve);
+  const stop = (): Promise<StopReport> => {
+    if (stopping === undefined) {
+      reason ??= "shutdown()";
+      stopping = service.stop(reason).finally(removeListeners);
+      settle(stopping);
+    }
+    return stopping;
+  };
+  const failedStop = (report: StopReport): Promise<void> =>
+    "error" in report ? Promise.reject(report.error) : Promise.resolve();
+  let attended = false;
+  const shutdown = () => {
+    attended ||= stopping === undefined;
+    return stop().then(failedStop);
+  };
+  const stopUnattended = () => {
+    void stop().then((report) => {
+      // A stop that `shutdown()` started reports its failure to that caller.
+      if (attended || !("error" in report)) return;
+      log.error(messageOf(report.error), { error: report.error });
+      const { error } = report;
+      runtime.setExitCode(
+        (typeof error === "object" && error !== null && exitCodes.get(error)) || 1,
+      );
+    });
+  };
+  void service.ended?.then(stopUnattended);
+
+  const finished = stopped.then(failedStop);
+  finished.catch(() => {}); // may go unobserved: the failure reaches whoever stopped the server
+  try {
+    options.onListen?.(info);
+  } catch (error) {
+    log.error(`onListen threw: ${messageOf(error)}`, { error });
+  }
+  serving.stopUnattended = stopUnattended;
+  if (reason !== undefined) stopUnattended();
+  const server: Server = { ...info, finished, shutdown, [Symbol.asyncDispose]: shutdown };
+  return { server, stopped };
+}

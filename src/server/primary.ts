@@ -1,0 +1,359 @@
+/**
+ * Several processes serving one app on one port, as Hypercorn's workers do. The same script
+ * runs in every process: the primary (the one a person or an orchestrator started) runs no
+ * lifespan; it starts `workers` copies of the program, each told it is a worker by the
+ * `LIFESPAN_HONO_WORKER` environment variable (see `worker.ts`), which serve as a single
+ * process would (startup, bind, drain, shutdown) and report over the IPC channel.
+ *
+ * - The port is never free in between: with port 0, Node's workers all listen on 0 and
+ *   `node:cluster` gives them one port; on Deno and Bun the first worker binds a free port
+ *   (with `reusePort`) and the primary sends it to the others.
+ * - The primary asks workers to stop over the IPC channel, however it was asked (a signal,
+ *   `options.signal`, `shutdown()`): a worker tells the primary asking again from a second
+ *   CTRL + C of the user's, which it receives itself.
+ * - A worker that dies while serving is restarted after a back-off (100 ms, doubling to 10 s);
+ *   one that has to be restarted more than `START_LIMIT_BURST` times within
+ *   `START_LIMIT_INTERVAL` ms (systemd's defaults) is given up: the others stop and the
+ *   primary fails with that worker's exit code.
+ *
+ * Loaded only when `workers` is more than 1, so that a single process never loads it.
+ *
+ * @module
+ */
+import { LifespanError, ShutdownError, StartupError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type { Runtime, WorkerProcess } from "../runtimes/types.ts";
+import { exitCodes, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
+import { formatUrl, type Settings } from "./settings.ts";
+import type { ListenInfo } from "./types.ts";
+import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
+
+/** First delay before restarting a worker that died; doubled at each death, up to the max. */
+const RESTART_DELAY_MIN = 100;
+const RESTART_DELAY_MAX = 10_000;
+/** A worker that served this long before dying was healthy: its back-off starts over. */
+const RESTART_RESET_AFTER = 10_000;
+/** More restarts of one worker than this within `START_LIMIT_INTERVAL` ms: give up. */
+export const START_LIMIT_BURST = 5;
+/** The window of `START_LIMIT_BURST`, in ms. */
+export const START_LIMIT_INTERVAL = 10_000;
+
+/** How a worker process ended. */
+interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** What the primary knows of a worker process, started or not. */
+interface WorkerRecord {
+  readonly slot: Slot;
+  readonly pid: number | undefined;
+  /** Since when it listens; undefined before. */
+  listeningSince?: number;
+  /** Why it said its startup failed (or could not be started), if it did. */
+  failure?: { readonly message: string; readonly hook?: string };
+}
+
+/** One worker process, as the primary sees it. */
+interface Worker extends WorkerRecord {
+  readonly child: WorkerProcess;
+  /** Whether it said its shutdown succeeded, once over. */
+  stopped?: boolean;
+  /** Whether it was asked to stop. */
+  stopAsked: boolean;
+  /** Whether it waits for the shared port. */
+  waitsForPort: boolean;
+  /** Orders kept until it is ready for them (it listens on its channel). */
+  pending?: Order[];
+  /** Settles when it has exited. */
+  readonly exited: Promise<Exit>;
+}
+
+/** One worker place: the process in it now, and its restart state. */
+interface Slot {
+  readonly index: number;
+  worker?: Worker;
+  /** True while a process is being started for it. */
+  spawning: boolean;
+  restartDelay: number;
+  restartTimer?: ReturnType<typeof setTimeout>;
+  /** When it was restarted, within the last `START_LIMIT_INTERVAL` ms. */
+  restarts: number[];
+}
+
+function isReport(message: unknown): message is Report {
+  return typeof message === "object" && message !== null && "lifespanWorker" in message;
+}
+
+function describeExit({ code, signal }: Exit): string {
+  return signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+}
+
+/** The number of workers `workers` asks for: `"auto"` is one per CPU. */
+export async function workerCount(workers: number | "auto"): Promise<number> {
+  if (workers !== "auto") return workers;
+  const { availableParallelism } = await import("node:os");
+  return availableParallelism();
+}
+
+/** The primary of `count` workers. See the module doc. */
+export function primaryService(
+  runtime: Runtime,
+  settings: Settings,
+  count: number,
+  log: Logger,
+): Service {
+  const { hostname } = settings;
+  const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    spawning: false,
+    restartDelay: RESTART_DELAY_MIN,
+    restarts: [],
+  }));
+  /** The port every worker binds, once known. */
+  let port: number | undefined = settings.port === 0 ? undefined : settings.port;
+  let phase = "starting" as "starting" | "serving" | "stopping";
+  /** Why the primary fails: a worker that failed at startup, or was given up. */
+  let failure: LifespanError | undefined;
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => end = resolve);
+  /** Settles once every slot is empty and none is being filled. */
+  let allGone: Promise<void> | undefined;
+  let settleAllGone: (() => void) | undefined;
+  const checkAllGone = () => {
+    const empty = (slot: Slot) =>
+      slot.worker === undefined && !slot.spawning && slot.restartTimer === undefined;
+    if (slots.every(empty)) settleAllGone?.();
+  };
+  /** Workers that stopped badly while shutting down. */
+  const stopFailures: Error[] = [];
+  let listenersLeft = count;
+  let allListening!: () => void;
+  const listening = new Promise<void>((resolve) => allListening = resolve);
+  let stopBegan!: () => void;
+  const stopping = new Promise<void>((resolve) => stopBegan = resolve);
+
+  const name = (worker: WorkerRecord) =>
+    `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
+  const order = (worker: Worker, message: Order) => {
+    if (worker.pending !== undefined) return void worker.pending.push(message);
+    try {
+      worker.child.send(message);
+    } catch {
+      // Its channel has closed: it is exiting, and its "close" event comes next.
+    }
+  };
+  const askToStop = (worker: Worker) => {
+    if (worker.stopAsked) return;
+    worker.stopAsked = true;
+    if (worker.pending === undefined) return order(worker, { lifespanPrimary: "stop" });
+    // Not listening on its channel yet, so not started either: a message would be lost. The
+    // signal stops it (gracefully, if it has installed its listeners meanwhile).
+    try {
+      runtime.kill(worker.pid!, "SIGTERM");
+    } catch {
+      // It has just exited.
+    }
+  };
+
+  const stopAll = () => {
+    if (phase === "stopping") return;
+    phase = "stopping";
+    stopBegan();
+    allGone = new Promise((resolve) => settleAllGone = resolve);
+    for (const slot of slots) {
+      clearTimeout(slot.restartTimer);
+      slot.restartTimer = undefined;
+      if (slot.worker !== undefined) askToStop(slot.worker);
+    }
+    checkAllGone();
+  };
+
+  const onReport = (worker: Worker, report: Report) => {
+    if (report.lifespanWorker === "ready") {
+      const pending = worker.pending ?? [];
+      worker.pending = undefined;
+      for (const message of pending) order(worker, message);
+    } else if (report.lifespanWorker === "failed") {
+      worker.failure = { message: report.message, hook: report.hook };
+    } else if (report.lifespanWorker === "stopped") {
+      worker.stopped = report.succeeded;
+    } else {
+      worker.listeningSince = Date.now();
+      if (port === undefined) {
+        port = report.port;
+        for (const slot of slots) {
+          if (slot.worker?.waitsForPort) order(slot.worker, { lifespanPrimary: "port", port });
+        }
+      } else if (report.port !== port) {
+        // node:cluster let go of port 0 when every worker had died: a restart got another.
+        log.error(`${name(worker)} listens on port ${report.port}, not ${port}`, {
+          worker: worker.slot.index,
+          port: report.port,
+          expectedPort: port,
+        });
+      }
+      if (phase === "serving") log.info(`${name(worker)} restarted and listening`);
+      if (--listenersLeft === 0) allListening();
+    }
+  };
+
+  const onExit = (worker: WorkerRecord, exit: Exit) => {
+    const { slot } = worker;
+    if (slot.worker === worker) slot.worker = undefined;
+    if (phase === "starting") {
+      failure ??= startupFailure(worker, exit);
+      stopAll();
+    } else if (phase === "stopping") {
+      // A worker still starting when the stop came fails with "startup interrupted": not a
+      // shutdown failure, since it never served. One that had shut down may still be killed by
+      // a late CTRL + C of the user's, after it removed its signal listeners.
+      const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
+      if (worker.listeningSince !== undefined && !clean) {
+        stopFailures.push(new Error(`${name(worker)} ${describeExit(exit)} while shutting down`));
+      }
+    } else {
+      restart(worker, exit);
+    }
+    checkAllGone();
+  };
+
+  const restart = (worker: WorkerRecord, exit: Exit) => {
+    const { slot } = worker;
+    const now = Date.now();
+    const served = worker.listeningSince;
+    if (served !== undefined && now - served >= RESTART_RESET_AFTER) {
+      slot.restartDelay = RESTART_DELAY_MIN;
+    }
+    slot.restarts = [...slot.restarts.filter((at) => now - at < START_LIMIT_INTERVAL), now];
+    const when = served === undefined ? "at startup" : "while serving";
+    const why = worker.failure === undefined ? "" : ` (${worker.failure.message})`;
+    if (slot.restarts.length > START_LIMIT_BURST) {
+      const message = `${name(worker)} ${describeExit(exit)} ${when}${why}, its ` +
+        `${slot.restarts.length}th exit within ${START_LIMIT_INTERVAL} ms: giving up`;
+      log.error(message, { worker: slot.index, code: exit.code, signal: exit.signal });
+      failure = new LifespanError(message);
+      exitCodes.set(failure, exit.code !== null && exit.code !== 0 ? exit.code : 1);
+      end();
+      return;
+    }
+    const delay = slot.restartDelay;
+    slot.restartDelay = Math.min(delay * 2, RESTART_DELAY_MAX);
+    log.error(`${name(worker)} ${describeExit(exit)} ${when}${why}: restarting it in ${delay} ms`, {
+      worker: slot.index,
+      code: exit.code,
+      signal: exit.signal,
+      delayMs: delay,
+    });
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      void spawn(slot);
+    }, delay);
+  };
+
+  const spawn = async (slot: Slot): Promise<void> => {
+    // Node's workers share port 0 through node:cluster (one handle for every worker that
+    // listens on 0); elsewhere the first one picks a port and the others wait for it.
+    const shared = runtime.workersSharePortZero;
+    const waitsForPort = !shared && port === undefined && slot.index > 1;
+    const marker: WorkerMarker = {
+      index: slot.index,
+      port: shared ? settings.port : waitsForPort ? null : port ?? 0,
+    };
+    let child: WorkerProcess;
+    slot.spawning = true;
+    try {
+      child = await runtime.startWorker({ [WORKER_ENV]: JSON.stringify(marker) });
+    } catch (error) {
+      slot.spawning = false;
+      const failure = { message: `cannot start it: ${String(error)}` };
+      onExit({ slot, pid: undefined, failure }, { code: 1, signal: null });
+      return;
+    }
+    slot.spawning = false;
+    const worker: Worker = {
+      slot,
+      child,
+      pid: child.pid,
+      stopAsked: false,
+      waitsForPort,
+      pending: [],
+      exited: new Promise((resolve) => {
+        child.on("close", (code, signal) => {
+          onExit(worker, { code, signal });
+          resolve({ code, signal });
+        });
+      }),
+    };
+    slot.worker = worker;
+    child.on("message", (message) => {
+      if (isReport(message) && slot.worker === worker) onReport(worker, message);
+    });
+    // The port became known while it was being started, or a stop came meanwhile.
+    if (waitsForPort && port !== undefined) order(worker, { lifespanPrimary: "port", port });
+    if (phase === "stopping") askToStop(worker);
+  };
+
+  return {
+    async start(interrupted): Promise<ListenInfo> {
+      const onInterrupt = () => stopAll();
+      interrupted.addEventListener("abort", onInterrupt, { once: true });
+      try {
+        for (const slot of slots) void spawn(slot);
+        if (interrupted.aborted) stopAll();
+        // A failure or an interruption begins the stop before every worker listens.
+        await Promise.race([listening, stopping]);
+      } finally {
+        interrupted.removeEventListener("abort", onInterrupt);
+      }
+      if (phase === "stopping") {
+        await allGone;
+        throw failure ?? startupInterrupted(interrupted);
+      }
+      phase = "serving";
+      return { hostname, port: port!, url: formatUrl(hostname, port!, settings.tls !== undefined) };
+    },
+
+    async stop(): Promise<StopReport> {
+      stopAll();
+      await allGone;
+      if (failure !== undefined) return { leftRunning: false, error: failure };
+      if (stopFailures.length === 0) return { leftRunning: false };
+      const error = new ShutdownError(
+        `Shutdown failed in ${stopFailures.length} of ${count} workers: ${
+          stopFailures[0]!.message
+        }`,
+        stopFailures,
+      );
+      return { leftRunning: false, error };
+    },
+
+    ended,
+
+    exitNow() {
+      for (const slot of slots) {
+        const pid = slot.worker?.pid;
+        if (pid === undefined) continue;
+        try {
+          // process.kill, not child.kill: Deno then reports the exit code the worker chose.
+          runtime.kill(pid, "SIGKILL");
+        } catch {
+          // It has just exited.
+        }
+      }
+    },
+  };
+
+  /** The error of the primary's start when `worker` failed at startup, with its exit code. */
+  function startupFailure(worker: WorkerRecord, exit: Exit): LifespanError {
+    const report = worker.failure;
+    const message = report !== undefined
+      ? `${name(worker)} failed at startup: ${report.message}`
+      : `${name(worker)} ${describeExit(exit)} before listening`;
+    const error = report?.hook !== undefined
+      ? new StartupError(message, report.hook)
+      : new LifespanError(message);
+    exitCodes.set(error, exit.code !== null && exit.code !== 0 ? exit.code : 1);
+    return error;
+  }
+}

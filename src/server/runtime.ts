@@ -1,0 +1,18 @@
+/**
+ * The runtime this code runs on, detected by feature and loaded only when needed: Deno never
+ * loads the `node:http` code it does not use.
+ *
+ * @module
+ */
+import type { Runtime } from "../runtimes/types.ts";
+
+let detected: Promise<Runtime> | undefined;
+
+/** The runtime of Deno, Bun or Node, whichever this is; loaded once. */
+export function detectRuntime(): Promise<Runtime> {
+  return detected ??= "Deno" in globalThis
+    ? import("../runtimes/deno/runtime.ts").then((module) => module.runtime)
+    : "Bun" in globalThis
+    ? import("../runtimes/bun/runtime.ts").then((module) => module.runtime)
+    : import("../runtimes/node/runtime.ts").then((module) => module.runtime);
+}

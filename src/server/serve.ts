@@ -1,0 +1,99 @@
+/**
+ * `serve()` and `run()` on a runtime: the service that fits the options (this process, a
+ * worker, or the primary of workers) run through the one lifecycle.
+ *
+ * @module
+ */
+import { lifespanOf } from "../core/lifespan.ts";
+import { consoleLogger, messageOf } from "../core/log.ts";
+import { checkFunction, checkKnownOptions, describeValue } from "../core/options.ts";
+import { StartupError } from "../core/errors.ts";
+import type { Runtime } from "../runtimes/types.ts";
+import { exitCodes, type Running, startLifecycle } from "./lifecycle.ts";
+import { resolveOptions, SERVE_OPTIONS } from "./settings.ts";
+import { singleService } from "./single.ts";
+import type { Fetchable, ServeOptions, Server } from "./types.ts";
+import { joinPrimary, WORKER_ENV } from "./worker.ts";
+
+/** Serves `app` on `runtime`: the one implementation of `serve()` behind every entry. */
+export async function serveOn(
+  runtime: Runtime,
+  app: Fetchable,
+  options: ServeOptions = {},
+): Promise<Server> {
+  return (await start(runtime, app, options)).server;
+}
+
+async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): Promise<Running> {
+  if (typeof app?.fetch !== "function") {
+    throw new TypeError(`serve() expects an app with a fetch method, got ${describeValue(app)}`);
+  }
+  const settings = resolveOptions((name) => runtime.env(name), options);
+  const log = settings.logger ?? lifespanOf(app)?.log ?? consoleLogger;
+  const lifecycle = {
+    runtime,
+    log,
+    handleSignals: settings.handleSignals,
+    signalEchoes: true,
+    signal: settings.signal,
+    onListen: settings.onListen,
+  };
+  // With workers, the same script runs in their primary (which runs no lifespan) and in each
+  // worker, which serves as a single process would and reports to the primary.
+  const link = settings.workers === 1 ? undefined : joinPrimary(runtime.env(WORKER_ENV));
+  if (link !== undefined) {
+    const service = singleService(runtime, app, settings, log, link);
+    // The primary asks it to stop over the IPC channel: each signal it gets is the user's.
+    return await startLifecycle(service, {
+      ...lifecycle,
+      signalEchoes: false,
+      stopSources: [(requestStop) => link.onStopRequest(requestStop)],
+      onListen: undefined, // the primary's, once every worker listens
+    });
+  }
+  if (settings.workers !== 1) {
+    const { primaryService, workerCount } = await import("./primary.ts");
+    const count = await workerCount(settings.workers);
+    if (count > 1) {
+      return await startLifecycle(primaryService(runtime, settings, count, log), lifecycle);
+    }
+  }
+  return await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+}
+
+/** `serve()` for a person at a terminal: the implementation of `app.run()`. */
+export async function runOn(
+  runtime: Runtime,
+  app: Fetchable,
+  options: ServeOptions = {},
+): Promise<void> {
+  // Checked before `onListen` is wrapped and the rest spread into serve()'s options: `null` or
+  // a number would spread to nothing and serve on the defaults, and a bad `onListen` would
+  // only fail inside the wrapper, once already serving.
+  checkKnownOptions("run()", options, SERVE_OPTIONS);
+  if (options.onListen !== undefined) checkFunction("onListen", options.onListen);
+  const { onListen } = options;
+  let running: Running;
+  try {
+    running = await start(runtime, app, {
+      ...options,
+      onListen: (info) => {
+        console.log(`Running on ${info.url} (CTRL + C to quit)`);
+        onListen?.(info);
+      },
+    });
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
+    const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
+    const hook = error instanceof StartupError ? ` (${error.hook})` : "";
+    const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
+    log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { error: cause });
+    runtime.exit((typeof error === "object" && error !== null && exitCodes.get(error)) || 1);
+  }
+  // A clean stop lets the event loop empty by itself (beforeExit handlers and flushes run).
+  // After requests were cut at the end of the grace period, or teardown steps or background
+  // tasks were abandoned past their timeouts, what was left running may keep it busy for as
+  // long as it likes: a person at a terminal wants the process to end.
+  const report = await running.stopped;
+  if (report.leftRunning) runtime.exit("error" in report ? 1 : 0);
+}

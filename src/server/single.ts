@@ -1,0 +1,105 @@
+/**
+ * The service of one process: the app's startup, a socket bound on the runtime, and at the end
+ * the drain and the app's shutdown. Also what each worker of a primary runs.
+ *
+ * @module
+ */
+import { drain } from "../core/drain.ts";
+import { lifespanOf } from "../core/lifespan.ts";
+import { type Logger, messageOf } from "../core/log.ts";
+import { delay } from "../core/timers.ts";
+import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
+import { withHealth } from "./health.ts";
+import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
+import { formatUrl, type Settings } from "./settings.ts";
+import type { Fetchable } from "./types.ts";
+import type { PrimaryLink } from "./worker.ts";
+
+/** Serves `app` in this process; `link` when this process is a worker of a primary. */
+export function singleService(
+  runtime: Runtime,
+  app: Fetchable,
+  settings: Settings,
+  log: Logger,
+  link?: PrimaryLink,
+): Service {
+  const lifespan = lifespanOf(app);
+  const secure = settings.tls !== undefined;
+  let listener: Listener | undefined;
+  let serving = false;
+  const handler: Handler = (request, env) => app.fetch(request, env);
+
+  /** The app's shutdown, as a report: it never rejects. */
+  const shutdownLifespan = async (): Promise<StopReport> => {
+    if (lifespan === undefined) return { leftRunning: false };
+    const { leftRunning, error } = await lifespan.shutdown(settings.shutdownTimeout);
+    return error === undefined ? { leftRunning } : { leftRunning, error };
+  };
+  /** After a failed start: what startup opened is closed, then the failure is reported. */
+  const fail = async (error: unknown, undo: boolean): Promise<never> => {
+    if (undo) {
+      const report = await shutdownLifespan();
+      if ("error" in report) log.error(messageOf(report.error), { error: report.error });
+    }
+    await link?.failed(error);
+    throw error;
+  };
+
+  return {
+    async start(interrupted) {
+      try {
+        await lifespan?.startup(settings.startupTimeout);
+      } catch (error) {
+        return await fail(error, false);
+      }
+      if (interrupted.aborted) return await fail(startupInterrupted(interrupted), true);
+      let port = settings.port;
+      try {
+        if (link !== undefined) port = await link.port(interrupted);
+      } catch {
+        return await fail(startupInterrupted(interrupted), true);
+      }
+      try {
+        listener = await runtime.listen({
+          handler: settings.health
+            ? withHealth(handler, settings.health.path, () => serving)
+            : handler,
+          hostname: settings.hostname,
+          port,
+          tls: settings.tls,
+          reusePort: link !== undefined,
+          log,
+        });
+      } catch (error) {
+        const url = formatUrl(settings.hostname, port, secure);
+        return await fail(
+          new Error(`Cannot listen on ${url}: ${messageOf(error)}`, { cause: error }),
+          true,
+        );
+      }
+      serving = true;
+      link?.listening(listener.port);
+      const { hostname, port: bound } = listener;
+      return { hostname, port: bound, url: formatUrl(hostname, bound, secure) };
+    },
+
+    async stop() {
+      serving = false;
+      lifespan?.beginShutdown();
+      let report: StopReport = { leftRunning: false };
+      try {
+        if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
+        const drained = await drain(
+          [listener!, listener!.websockets],
+          settings.gracefulTimeout,
+          log,
+        );
+        const shutdown = await shutdownLifespan();
+        report = { ...shutdown, leftRunning: drained.cut || shutdown.leftRunning };
+        return report;
+      } finally {
+        await link?.stopped(!("error" in report));
+      }
+    },
+  };
+}

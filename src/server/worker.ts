@@ -1,0 +1,116 @@
+/**
+ * A worker's side of its link to the primary (see `primary.ts`): told by the
+ * `LIFESPAN_HONO_WORKER` environment variable that it is a worker, which port to bind, and
+ * talking to the primary over the IPC channel.
+ *
+ * @module
+ */
+import process from "node:process";
+import { StartupError } from "../core/errors.ts";
+import { messageOf } from "../core/log.ts";
+
+/** The environment variable that tells a process it is a worker, and which. */
+export const WORKER_ENV = "LIFESPAN_HONO_WORKER";
+
+/** What a worker is told at its start: its place, and its port (`null`: wait for it). */
+export interface WorkerMarker {
+  readonly index: number;
+  readonly port: number | null;
+}
+
+/** What the primary tells a worker over the IPC channel. */
+export type Order =
+  | { readonly lifespanPrimary: "port"; readonly port: number }
+  | { readonly lifespanPrimary: "stop" };
+
+/** What a worker tells its primary over the IPC channel. */
+export type Report =
+  | { readonly lifespanWorker: "ready" }
+  | { readonly lifespanWorker: "listening"; readonly port: number }
+  | { readonly lifespanWorker: "failed"; readonly message: string; readonly hook?: string }
+  | { readonly lifespanWorker: "stopped"; readonly succeeded: boolean };
+
+function isOrder(message: unknown): message is Order {
+  return typeof message === "object" && message !== null && "lifespanPrimary" in message;
+}
+
+/** A worker's side of the channel to its primary. */
+export interface PrimaryLink {
+  /** Which worker this is, from 1. */
+  readonly index: number;
+  /** The port to bind: given at start, or sent by the primary once the first worker bound it. */
+  port(interrupted: AbortSignal): Promise<number>;
+  /** Tells the primary this worker listens, on `port`. */
+  listening(port: number): void;
+  /** Tells the primary why startup failed; resolves once the message is on its way. */
+  failed(error: unknown): Promise<void>;
+  /** Tells the primary the shutdown is over, and whether it succeeded; resolves once sent. */
+  stopped(succeeded: boolean): Promise<void>;
+  /**
+   * Calls `requestStop` when the primary asks this worker to stop (however often it asks) or
+   * goes away. Returns its remover, which also lets the process exit although the channel is
+   * open.
+   */
+  onStopRequest(requestStop: (reason: string) => void): () => void;
+}
+
+/** The link to the primary when this process is a worker; undefined when it is not. */
+export function joinPrimary(marker: string | undefined): PrimaryLink | undefined {
+  if (marker === undefined || typeof process.send !== "function") return undefined;
+  const { index, port: given } = JSON.parse(marker) as WorkerMarker;
+  // A program the app starts in turn must not take itself for a worker.
+  delete process.env[WORKER_ENV];
+  const send = (report: Report) =>
+    new Promise<void>((resolve) => {
+      if (!process.connected) return resolve();
+      process.send!(report, undefined, {}, () => resolve());
+    });
+  let port: Promise<number> | undefined;
+  return {
+    index,
+    port(interrupted) {
+      if (given !== null) return Promise.resolve(given);
+      return port ??= new Promise<number>((resolve, reject) => {
+        const onOrder = (message: unknown) => {
+          if (!isOrder(message) || message.lifespanPrimary !== "port") return;
+          done();
+          resolve(message.port);
+        };
+        const onInterrupt = () => {
+          done();
+          reject(interrupted.reason);
+        };
+        const done = () => {
+          process.off("message", onOrder);
+          interrupted.removeEventListener("abort", onInterrupt);
+        };
+        process.on("message", onOrder);
+        interrupted.addEventListener("abort", onInterrupt, { once: true });
+      });
+    },
+    listening: (port) => void send({ lifespanWorker: "listening", port }),
+    failed: (error) =>
+      send({
+        lifespanWorker: "failed",
+        message: messageOf(error),
+        ...(error instanceof StartupError ? { hook: error.hook } : {}),
+      }),
+    stopped: (succeeded) => send({ lifespanWorker: "stopped", succeeded }),
+    onStopRequest(requestStop) {
+      const onOrder = (message: unknown) => {
+        if (isOrder(message) && message.lifespanPrimary === "stop") requestStop("the primary");
+      };
+      const onGone = () => requestStop("the primary exiting");
+      process.on("message", onOrder);
+      process.once("disconnect", onGone);
+      // Orders sent before now would have been lost: the primary kept them until this.
+      void send({ lifespanWorker: "ready" });
+      return () => {
+        process.off("message", onOrder);
+        process.off("disconnect", onGone);
+        // A worker's loop would otherwise stay alive as long as the channel is open.
+        process.channel?.unref();
+      };
+    },
+  };
+}
