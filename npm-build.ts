@@ -148,7 +148,9 @@ function compile(entries: string[], out: string): void {
 
 /** package.json for npm, from deno.json and the dependency versions in the dev package.json. */
 function packageJson(config: DenoConfig): Record<string, unknown> {
-  const dev = readJson<{ dependencies: Record<string, string> }>("package.json");
+  const dev = readJson<{ dependencies: Record<string, string>; engines?: { node?: string } }>(
+    "package.json",
+  );
   const nodeServer = dev.dependencies["@hono/node-server"];
   if (!nodeServer) throw new Error("package.json must depend on @hono/node-server");
   // Node's WebSocket server, which @hono/node-server's upgradeWebSocket is used with.
@@ -163,6 +165,9 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
     exports[path] = { types: built(source, ".d.ts"), import: js, default: js };
   }
   exports["./package.json"] = "./package.json";
+  // The Node lines the suite runs on (scripts/node-versions.mjs); one range for both files.
+  const node = dev.engines?.node;
+  if (!node) throw new Error("package.json must name the supported Node versions in engines.node");
   const main = config.exports["."];
   if (!main) throw new Error('deno.json exports must have "."');
   return {
@@ -178,7 +183,7 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
     exports,
     files: ["**/*.js", "**/*.js.map", "**/*.d.ts", "README.md", "LICENSE"],
     sideEffects: false,
-    engines: { node: ">=20" },
+    engines: { node },
     keywords: ["hono", "lifespan", "startup", "shutdown", "graceful", "deno", "bun", "node"],
     // The user's Hono is the one the App extends: a second copy would break `instanceof`.
     peerDependencies: { hono: npmRange(config, "hono") },

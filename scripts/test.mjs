@@ -1,9 +1,13 @@
-// `npm test`: the one suite in tests/ on Node (tsx), Deno and Bun, then type-check, lint,
-// format and doc checks. Every step runs; the exit code is non-zero if any failed.
-// `npm test -- node deno` runs only the steps whose names are given.
+// `npm test`: the one suite in tests/ on Node (tsx) — the Node running `npm test` and the
+// latest 22.x, 24.x and 26.x, fetched into .cache/node on first use — Deno and Bun, then
+// type-check, lint, format and doc checks. Every step runs and prints the runtime version it
+// runs on; the exit code is non-zero if any failed.
+// `npm test -- node24 deno` runs only the steps whose names are given.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import process from "node:process";
+import { ensureNode, SUPPORTED_MAJORS } from "./node-versions.mjs";
 
 const entries = ["mod.ts", "deno.ts", "bun.ts", "node.ts", "testing.ts"];
 
@@ -15,33 +19,109 @@ function testFiles(dir) {
   });
 }
 
+const nodeSuite = ["--import", "tsx", "--test", "--test-timeout=120000", ...testFiles("tests")];
+const tsc = join("node_modules", "typescript", "bin", "tsc");
+/**
+ * Each step: the runtime it runs (a path or a command on PATH; a Node line from the cache is
+ * given by its major) and the arguments it is given.
+ */
 const steps = {
-  node: ["node", "--import", "tsx", "--test", "--test-timeout=120000", ...testFiles("tests")],
-  deno: ["deno", "test", "-A", "--quiet"],
-  bun: ["bun", "test", "--timeout", "120000", "./tests/"],
-  tsc: ["tsc", "-p", "."],
-  check: ["deno", "check", "--quiet", ...entries, ...["tests/", "examples/", "bench/"].filter(existsSync)],
-  lint: ["deno", "lint", "--quiet"],
-  fmt: ["deno", "fmt", "--check", "--quiet"],
-  doc: ["node", "scripts/doc-lint.mjs", ...entries],
+  node: { runtime: process.execPath, args: nodeSuite },
+  ...Object.fromEntries(
+    SUPPORTED_MAJORS.map((major) => [`node${major}`, { runtime: major, args: nodeSuite }]),
+  ),
+  deno: { runtime: "deno", args: ["test", "-A", "--quiet"] },
+  bun: { runtime: "bun", args: ["test", "--timeout", "120000", "./tests/"] },
+  tsc: { runtime: process.execPath, args: [tsc, "-p", "."] },
+  check: {
+    runtime: "deno",
+    args: ["check", "--quiet", ...entries, ...["tests/", "examples/", "bench/"].filter(existsSync)],
+  },
+  lint: { runtime: "deno", args: ["lint", "--quiet"] },
+  fmt: { runtime: "deno", args: ["fmt", "--check", "--quiet"] },
+  doc: { runtime: process.execPath, args: ["scripts/doc-lint.mjs", ...entries] },
 };
 
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !(name in steps));
 if (unknown.length > 0) {
-  console.error(`Unknown step ${unknown.join(", ")}; the steps are ${Object.keys(steps).join(", ")}`);
+  console.error(
+    `Unknown step ${unknown.join(", ")}; the steps are ${Object.keys(steps).join(", ")}`,
+  );
   process.exit(2);
 }
-const env = { ...process.env, PATH: `${join(process.cwd(), "node_modules", ".bin")}:${process.env.PATH}` };
+const selected = Object.entries(steps).filter(([name]) =>
+  chosen.length === 0 || chosen.includes(name)
+);
+const env = {
+  ...process.env,
+  PATH: `${join(process.cwd(), "node_modules", ".bin")}:${process.env.PATH}`,
+};
+
+// The Node lines are fetched before any step runs, all of them when any runs: the package test
+// runs the built package on 24 and 26 from every Node step.
+const nodes = new Map();
+if (selected.some(([, { runtime }]) => typeof runtime === "number")) {
+  for (const major of SUPPORTED_MAJORS) {
+    try {
+      nodes.set(major, ensureNode(major).path);
+    } catch (error) {
+      console.error(
+        `node ${major}: not available: ${error instanceof Error ? error.message : error}`,
+      );
+    }
+  }
+}
+
+/** `node v24.22.3`, `deno 2.9.6`, `bun 1.4.5`, from what the runtime prints for --version. */
+const versions = new Map();
+function versionOf(runtime) {
+  if (!versions.has(runtime)) {
+    const { stdout, error } = spawnSync(runtime, ["--version"], { encoding: "utf8", env });
+    const name = basename(runtime);
+    const version = error ? "version unknown" : stdout.split("\n")[0].replace(/\(.*\)/, "").trim();
+    versions.set(runtime, version.startsWith(name) ? version : `${name} ${version}`);
+  }
+  return versions.get(runtime);
+}
+
+/** A path inside the repository as a relative one, for shorter headings. */
+function shown(command) {
+  const inside = relative(process.cwd(), command);
+  return command.startsWith("/") && !inside.startsWith("..") ? inside : command;
+}
+
 const failed = [];
-for (const [name, [command, ...args]] of Object.entries(steps)) {
-  if (chosen.length > 0 && !chosen.includes(name)) continue;
-  console.log(`\n=== ${name}: ${command} ${args.join(" ")}`);
-  const { status, error } = spawnSync(command, args, { stdio: "inherit", env });
+const times = [];
+for (const [name, { runtime, args }] of selected) {
+  const command = typeof runtime === "number" ? nodes.get(runtime) : runtime;
+  if (command === undefined) {
+    console.log(`\n=== ${name}: Node ${runtime} is not in .cache/node and could not be fetched`);
+    failed.push(name);
+    continue;
+  }
+  // A Node line's directory goes first in PATH, so a test or tool that spawns a bare `node`
+  // (npm's and tsx's `#!/usr/bin/env node` too) runs on the Node under test, not the system's.
+  // NODE and npm_node_execpath (set by npm) name the Node for tools that spawn one.
+  const stepEnv = typeof runtime === "number"
+    ? {
+      ...env,
+      PATH: `${dirname(command)}:${env.PATH}`,
+      NODE: command,
+      ...(env.npm_node_execpath && { npm_node_execpath: command }),
+      NODE_MATRIX_REQUIRED: "1",
+    }
+    : env;
+  console.log(`\n=== ${name} (${versionOf(command)}): ${shown(command)} ${args.join(" ")}`);
+  const started = performance.now();
+  const { status, error } = spawnSync(command, args, { stdio: "inherit", env: stepEnv });
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  times.push(`${name} ${seconds} s`);
+  if (error) console.error(`${name}: ${error.message}`);
   if (error || status !== 0) failed.push(name);
 }
-const ran = chosen.length > 0 ? chosen.length : Object.keys(steps).length;
-console.log(`\nsteps: ${ran - failed.length} passed, ${failed.length} failed`);
+console.log(`\ntimes: ${times.join(", ")}`);
+console.log(`steps: ${selected.length - failed.length} passed, ${failed.length} failed`);
 if (failed.length > 0) {
   console.log(`failed: ${failed.join(", ")}`);
   process.exit(1);

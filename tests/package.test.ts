@@ -2,12 +2,13 @@
  * The package as users get it. From npm: npm-build.ts (run by the runtime running the tests)
  * builds and packs it, npm installs the tarball next to hono in a folder outside the
  * repository, then a plain `.mjs` app runs on Node, Bun and Deno and a TypeScript consumer is
- * type-checked by tsc against the published `.d.ts`. From JSR: Deno imports the sources
+ * type-checked by tsc against the published `.d.ts`, and a TypeScript app runs on Node 24 and 26
+ * with plain `node app.ts` (type stripping, no tsx). From JSR: Deno imports the sources
  * through deno.json's `exports`, and `deno publish --dry-run` accepts them.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -24,6 +25,16 @@ const commands = {
   deno: runtimeName === "deno" ? process.execPath : bin("deno"),
   npm: "npm",
 };
+/**
+ * Node lines that run TypeScript themselves, from the cache scripts/node-versions.mjs fills
+ * (`npm test` fills it before any step and sets NODE_MATRIX_REQUIRED in the Node-line steps,
+ * where a missing binary is a failure rather than a skip).
+ */
+const typeStrippingNodes = [24, 26].map((major) => ({
+  major,
+  binary: join(root, ".cache", "node", String(major), "bin", "node"),
+}));
+const nodeMatrixRequired = Boolean(process.env.NODE_MATRIX_REQUIRED);
 /** A child that runs longer than this has hung: it is killed and its test fails. */
 const CHILD_TIMEOUT = 60_000;
 
@@ -81,6 +92,24 @@ app.get("/", (c) => c.text(\`hello from \${runtime}\`));
 
 const server = await serve(app, { port: 0 });
 const response = await fetch(server.url);
+console.log(response.status, await response.text());
+await server.shutdown();
+`;
+
+// The same app as a TypeScript user writes it for Node's own type stripping: only erasable
+// syntax (type imports, annotations, type arguments), run as `node node-app.ts`.
+const strippedApp = `import { App, type Server, serve } from "@lifespan/hono";
+
+const app = new App<{ State: { greeting: string } }>();
+app.beforeServing((): void => {
+  app.state.greeting = "hello from node";
+  console.log("beforeServing");
+});
+app.afterServing(() => console.log("afterServing"));
+app.get("/", (c) => c.text(\`\${app.state.greeting} \${process.versions.node}\`));
+
+const server: Server = await serve(app, { port: 0 });
+const response: Response = await fetch(server.url);
 console.log(response.status, await response.text());
 await server.shutdown();
 `;
@@ -144,6 +173,7 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
     ], npmConsumer);
     writeFileSync(join(npmConsumer, "app.mjs"), plainApp);
     writeFileSync(join(npmConsumer, "app.ts"), typedApp);
+    writeFileSync(join(npmConsumer, "node-app.ts"), strippedApp);
     // What a Node user writes: strict, nodenext, and the library's own .d.ts checked too.
     writeFileSync(
       join(npmConsumer, "tsconfig.json"),
@@ -157,7 +187,7 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
           noEmit: true,
           skipLibCheck: false,
         },
-        files: ["app.ts"],
+        files: ["app.ts", "node-app.ts"],
       }),
     );
 
@@ -188,6 +218,26 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
         "afterServing",
       ]);
     });
+  }
+
+  for (const { major, binary } of typeStrippingNodes) {
+    const missing = !existsSync(binary) &&
+      `Node ${major} is not in .cache/node (\`node scripts/node-versions.mjs\` fetches it)`;
+    test(
+      `a TypeScript app runs on Node ${major} with plain node (type stripping), serves, shuts down and exits 0`,
+      {
+        skip: !nodeMatrixRequired && missing,
+      },
+      async () => {
+        assert.ok(!missing, `${missing}, but npm test should have fetched it`);
+        const { code, stdout, stderr } = await exec(binary, ["node-app.ts"], npmConsumer);
+        assert.equal(code, 0, stderr);
+        assert.match(
+          stdout,
+          new RegExp(`^beforeServing\n200 hello from node ${major}\\.\\d+\\.\\d+\nafterServing\n$`),
+        );
+      },
+    );
   }
 
   // tsc and `deno publish` (5 s each) read files and do not depend on the runtime running the
@@ -226,7 +276,7 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
       default: "./mod.js",
     });
     assert.ok(installed.peerDependencies.hono, "hono is a peer dependency");
-    assert.equal(installed.engines.node, ">=20");
+    assert.deepEqual(installed.engines, { node: dev.engines.node });
   });
 
   test("Deno imports it through deno.json's exports, type-checks and serves", async () => {
