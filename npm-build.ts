@@ -128,6 +128,14 @@ function compile(entries: string[], out: string): void {
     // Source imports say `./app.ts` (Deno and JSR need that); Node needs `./app.js`.
     rewriteRelativeImportExtensions: true,
   });
+  // Only what the entry points import is compiled: the unit tests beside the code
+  // (src/**/*.test.ts) stay out of the package, unless a published module imports one.
+  const tests = program.getSourceFiles()
+    .map((file) => relative(root, file.fileName))
+    .filter((name) => !name.startsWith("..") && name.endsWith(".test.ts"));
+  if (tests.length > 0) {
+    throw new Error(`a published module imports a test file: ${tests.join(", ")}`);
+  }
   const { diagnostics: emitted } = program.emit(undefined, undefined, undefined, undefined, {
     afterDeclarations: [rewriteDeclarationImports],
   });

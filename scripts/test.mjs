@@ -19,7 +19,15 @@ function testFiles(dir) {
   });
 }
 
-const nodeSuite = ["--import", "tsx", "--test", "--test-timeout=120000", ...testFiles("tests")];
+// tests/ holds the suite; unit tests of pure parts sit beside their code in src/.
+const nodeSuite = [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-timeout=120000",
+  ...testFiles("tests"),
+  ...testFiles("src"),
+];
 const tsc = join("node_modules", "typescript", "bin", "tsc");
 /**
  * Each step: the runtime it runs (a path or a command on PATH; a Node line from the cache is
@@ -31,11 +39,16 @@ const steps = {
     SUPPORTED_MAJORS.map((major) => [`node${major}`, { runtime: major, args: nodeSuite }]),
   ),
   deno: { runtime: "deno", args: ["test", "-A", "--quiet"] },
-  bun: { runtime: "bun", args: ["test", "--timeout", "120000", "./tests/"] },
+  bun: { runtime: "bun", args: ["test", "--timeout", "120000", "./tests/", "./src/"] },
   tsc: { runtime: process.execPath, args: [tsc, "-p", "."] },
   check: {
     runtime: "deno",
-    args: ["check", "--quiet", ...entries, ...["tests/", "examples/", "bench/"].filter(existsSync)],
+    args: [
+      "check",
+      "--quiet",
+      ...entries,
+      ...["src/", "tests/", "examples/", "bench/"].filter(existsSync),
+    ],
   },
   lint: { runtime: "deno", args: ["lint", "--quiet"] },
   fmt: { runtime: "deno", args: ["fmt", "--check", "--quiet"] },

@@ -36,11 +36,15 @@ export interface DrainReport {
   readonly abandoned: boolean;
 }
 
-/** Drains `parts` together, within `gracefulTimeout` ms plus `CUT_TIMEOUT` at most. */
+/**
+ * Drains `parts` together, within `gracefulTimeout` ms plus `cutTimeout` at most. Never rejects:
+ * a part that fails to drain, cut or let go is logged, and the sequence goes on for the others.
+ */
 export async function drain(
   parts: readonly Drainable[],
   gracefulTimeout: number,
   log: Logger,
+  cutTimeout: number = CUT_TIMEOUT,
 ): Promise<DrainReport> {
   const open = new Set(parts);
   const drained = Promise.all(parts.map(async (part) => {
@@ -55,15 +59,25 @@ export async function drain(
   }));
   if (await settlesWithin(drained, gracefulTimeout)) return { cut: false, abandoned: false };
   const reason = new Error(`Response cut: the ${gracefulTimeout} ms grace period is over`);
-  for (const part of open) part.cut(reason);
-  if (await settlesWithin(drained, CUT_TIMEOUT)) return { cut: true, abandoned: false };
+  // One part that throws must not keep the others from being cut, nor the drain from ending:
+  // the shutdown hooks run after it.
+  for (const part of open) attempt(() => part.cut(reason), "cutting", part, log);
+  if (await settlesWithin(drained, cutTimeout)) return { cut: true, abandoned: false };
   const remaining = [...open].map((part) => part.describe());
-  for (const part of open) part.abandon?.();
+  for (const part of open) attempt(() => part.abandon?.(), "letting go of", part, log);
   log.warn(
-    `Still open ${CUT_TIMEOUT} ms after the ${gracefulTimeout} ms grace period: ${
+    `Still open ${cutTimeout} ms after the ${gracefulTimeout} ms grace period: ${
       remaining.join(", ")
     }; shutting down anyway`,
     { open: remaining, gracefulTimeoutMs: gracefulTimeout },
   );
   return { cut: true, abandoned: true };
+}
+
+function attempt(step: () => void, doing: string, part: Drainable, log: Logger): void {
+  try {
+    step();
+  } catch (error) {
+    log.error(`Error while ${doing} ${part.describe()}: ${messageOf(error)}`, { error });
+  }
 }

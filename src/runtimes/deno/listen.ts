@@ -72,8 +72,10 @@ export async function listen(
       return server.shutdown();
     },
     // Every handler is answered and every stream fails now, so the connections end; but a
-    // client that stopped reading a string or byte body holds its connection, and nothing can
-    // cut it: the drain lets it go after its deadline.
+    // client that stopped reading holds its connection whatever the body (a failed stream is
+    // seen only once the write in progress, which waits on that client, is done), and nothing
+    // can cut it: the drain lets it go after its deadline, and the process stays up until the
+    // client goes (run() ends it).
     cut: (reason) => inFlight.cutAll(reason),
     describe: () => "connections (a client that stopped reading?)",
   };
