@@ -26,10 +26,8 @@ const WATCHDOG = 20_000;
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
-function start(): Child {
-  return new Child(fixture, {
-    FIXTURE: JSON.stringify({ options: { gracefulTimeout: GRACEFUL_TIMEOUT } }),
-  });
+function start(gracefulTimeout = GRACEFUL_TIMEOUT): Child {
+  return new Child(fixture, { FIXTURE: JSON.stringify({ options: { gracefulTimeout } }) });
 }
 
 function request(path: string, headers = ""): string {
@@ -122,8 +120,11 @@ function assertDrainBounded(
 }
 
 /** Runs `body` with a client socket destroyed in the end, and a child killed if still running. */
-async function withChild(body: (child: Child, sockets: Socket[]) => Promise<void>): Promise<void> {
-  const child = start();
+async function withChild(
+  body: (child: Child, sockets: Socket[]) => Promise<void>,
+  gracefulTimeout?: number,
+): Promise<void> {
+  const child = start(gracefulTimeout);
   const sockets: Socket[] = [];
   let exited = false;
   void child.exited.then(() => exited = true);
@@ -167,6 +168,33 @@ describe(`the drain ends within gracefulTimeout + ${CUT_TIMEOUT} ms on ${runtime
       });
     });
   }
+
+  test("a large response in flight at SIGTERM is sent in full within the grace period", {
+    timeout: 30_000,
+  }, async () => {
+    await withChild(async (child, sockets) => {
+      const url = await child.url();
+      const size = 16 * 2 ** 20;
+      const socket = await rawClient(url, request("/static?mb=16"));
+      sockets.push(socket);
+      let received = 0;
+      // Reads the head, then stops reading with most of the body still to come.
+      await responseHead(socket, (rest) => {
+        received = rest.length;
+        socket.pause();
+      });
+      child.kill("SIGTERM");
+      await child.waitFor(/^shutdown began$/);
+      // The drain has begun: the rest of the body must still come, within the grace period.
+      socket.on("data", (chunk: Buffer) => received += chunk.length);
+      const ended = new Promise((resolve) => socket.once("close", resolve));
+      socket.resume();
+      await ended;
+      assert.equal(received, size, "every byte of the body");
+      const exit = await child.exited;
+      assert.equal(exit.code, 0, exit.stderr);
+    }, 10_000);
+  });
 
   test("a WebSocket peer that never answers the close frame does not hold shutdown", {
     timeout: 30_000,

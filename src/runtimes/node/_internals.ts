@@ -7,7 +7,7 @@
  * @module
  */
 import { IncomingMessage, type Server, ServerResponse } from "node:http";
-import { Socket } from "node:net";
+import { Server as NetServer, Socket } from "node:net";
 
 type WithMessage = Socket & { _httpMessage?: ServerResponse | null };
 
@@ -37,6 +37,25 @@ export const internals: { readonly "socket._httpMessage": boolean } = {
 /** The response in flight on `socket`, if known (see `internals`). */
 export function responseOn(socket: Socket): ServerResponse | undefined {
   return (socket as WithMessage)._httpMessage ?? undefined;
+}
+
+/**
+ * Stops `server` accepting and calls `closed` once its last connection is gone, as
+ * `server.close()` does, but without the first thing that one does: closing the connections
+ * it takes for idle, which include one whose response has ended but is still being written (a
+ * large body to a slow reader): Node checks `response.finished`, true once `end()` was called.
+ * The listener's drain closes idle connections itself (see `idle`). Falls back to
+ * `server.close()` where `socket._httpMessage` does not hold.
+ */
+export function stopAccepting(server: Server, closed: () => void): void {
+  if (internals["socket._httpMessage"]) NetServer.prototype.close.call(server, () => closed());
+  else server.close(() => closed());
+}
+
+/** Whether `socket` carries no response still being sent: none, or one written in full. */
+export function idle(socket: Socket): boolean {
+  const response = (socket as WithMessage)._httpMessage;
+  return response == null || response.writableFinished;
 }
 
 /**

@@ -7,8 +7,9 @@ import { getRequestListener } from "@hono/node-server";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createSecureServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Listener, ListenOptions } from "../types.ts";
-import { internals, responseOn } from "./_internals.ts";
+import { idle, internals, responseOn, stopAccepting } from "./_internals.ts";
 import { serveWebSockets } from "./websocket.ts";
 
 /** Binds `node:http` (or `node:https` with `tls`) and serves `handler` on it. */
@@ -47,6 +48,15 @@ export async function listen(
   server.on("connection", track(connections));
   const carriers = tls ? new Set<Socket>() : connections;
   if (tls) server.on("secureConnection", track(carriers));
+  // Upgraded sockets (WebSockets, or upgrades the app is still answering) are no HTTP
+  // connections: they drain with the WebSockets, or are cut.
+  const upgraded = new WeakSet<Duplex>();
+  server.on("upgrade", (_incoming: IncomingMessage, socket: Duplex) => upgraded.add(socket));
+  const closeIdle = internals["socket._httpMessage"]
+    ? () => {
+      for (const socket of carriers) if (!upgraded.has(socket) && idle(socket)) socket.destroy();
+    }
+    : () => server.closeIdleConnections();
   const { address, port: bound } = server.address() as AddressInfo;
   let idleSweep: ReturnType<typeof setInterval> | undefined;
 
@@ -57,21 +67,20 @@ export async function listen(
     async drain() {
       draining = true;
       // The responses already in flight get the same request to close.
-      if (internals["socket._httpMessage"]) {
-        for (const socket of carriers) {
-          const outgoing = responseOn(socket);
-          if (outgoing && !outgoing.headersSent) outgoing.setHeader("connection", "close");
-        }
+      for (const socket of carriers) {
+        const outgoing = responseOn(socket);
+        if (outgoing && !outgoing.headersSent) outgoing.setHeader("connection", "close");
       }
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      // A connection whose response was already on its way goes idle when it ends: close it
-      // then, not at its keep-alive timeout. Polled during the drain only, off the request path.
-      idleSweep = setInterval(() => server.closeIdleConnections(), 10);
+      const closed = new Promise<void>((resolve) => stopAccepting(server, resolve));
+      // A connection whose response is still on its way goes idle once it is sent in full:
+      // close it then, not at its keep-alive timeout. Polled during the drain only.
+      closeIdle();
+      idleSweep = setInterval(closeIdle, 10);
       try {
         await closed;
       } finally {
         clearInterval(idleSweep);
+        server.close(); // clears Node's own timer for the connections' timeouts
       }
     },
     cut() {
