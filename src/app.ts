@@ -18,6 +18,13 @@ import {
   describeValue,
 } from "./core/options.ts";
 import type { Hook, ServingGenerator } from "./core/phases.ts";
+import {
+  entryFields,
+  servedByRuntime,
+  type TakenOver,
+  takeOver,
+  watchEntry,
+} from "./server/entry.ts";
 import { runOn } from "./server/serve.ts";
 import { detectRuntime } from "./server/runtime.ts";
 import type { ServeOptions } from "./server/types.ts";
@@ -100,6 +107,8 @@ export class App<
   state: AppState<E> = {} as AppState<E>;
 
   readonly #lifespan: Lifespan;
+  /** Set once the runtime is found to serve the app by itself (see `server/entry.ts`). */
+  #takenOver: TakenOver | undefined;
 
   /** Creates an app; takes Hono's options, `backgroundTaskTimeout` and `logger`. */
   constructor(options: AppOptions<E> = {}) {
@@ -112,8 +121,34 @@ export class App<
     });
     // Hono's fetch is an instance property: wrap it so each request has its own context.
     const honoFetch = this.fetch;
-    this.fetch = (request, env, executionCtx) =>
-      runRequest(this, honoFetch, request, env, executionCtx);
+    const handler = (request: Request, env?: unknown, executionCtx?: unknown) =>
+      runRequest(this, honoFetch, request, env as E["Bindings"], executionCtx as undefined);
+    this.#lifespan.handler = handler;
+    // A runtime that serves the app by itself (`export default app`) calls this fetch, which
+    // then takes the app over: its lifespan runs as with `serve()`. Servers of this library,
+    // the test client and `app.request()` never get there.
+    this.fetch = (request, env, executionCtx) => {
+      if (this.#takenOver === undefined && !servedByRuntime(env)) {
+        return handler(request, env, executionCtx);
+      }
+      return this.#takeOver().fetch(request, env);
+    };
+    watchEntry(this, () => this.#takeOver());
+    // Not enumerable: for Bun to read, not part of the app.
+    for (const [key, value] of Object.entries(entryFields())) {
+      Object.defineProperty(this, key, { value, configurable: true });
+    }
+  }
+
+  #takeOver(): TakenOver {
+    if (this.#takenOver !== undefined) return this.#takenOver;
+    const lifespan = this.#lifespan;
+    if (!lifespan.managed) return this.#takenOver = takeOver(lifespan, lifespan.handler!);
+    lifespan.log.warn(
+      "The app is served by serve() or run() and by the runtime too (export default app): " +
+        "remove one of them",
+    );
+    return this.#takenOver = { fetch: lifespan.handler! };
   }
 
   /**

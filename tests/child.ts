@@ -20,8 +20,12 @@ export class Child {
   #waiters: { match: RegExp; resolve: (line: string) => void }[] = [];
   #closed = false;
 
-  constructor(script: string, env: Record<string, string> = {}) {
-    const [command, args] = scriptCommand(script);
+  /**
+   * Runs `script` on the runtime under test, or a command of its own (`[command, args]`), with
+   * `env` added to this process's environment.
+   */
+  constructor(script: string | [string, string[]], env: Record<string, string> = {}) {
+    const [command, args] = typeof script === "string" ? scriptCommand(script) : script;
     const child = spawn(command, args, {
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],

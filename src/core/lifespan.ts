@@ -39,12 +39,19 @@ export function lifespanOf(app: unknown): Lifespan | undefined {
   return typeof app === "object" && app !== null ? lifespans.get(app) : undefined;
 }
 
+/** Answers one request: the app's own `fetch`, in a context of its own. */
+export type RequestHandler = (request: Request, env?: unknown) => Response | Promise<Response>;
+
 /** The lifecycle of one app. See the module doc. */
 export class Lifespan {
   /** The app this is the lifespan of: what `currentApp()` returns in its hooks. */
   readonly owner: object;
   /** Where every line about this lifespan goes. */
   readonly log: Logger;
+  /** The app's own handler, which a server of this library calls (`app.fetch` may wrap it). */
+  handler: RequestHandler | undefined;
+  /** True while a server of this library serves the app. */
+  managed = false;
   readonly #hooks: Hooks = { before: [], while: [], after: [] };
   readonly #mounted: Lifespan[] = [];
   /** Each background task still running, with its name for the warning if abandoned. */

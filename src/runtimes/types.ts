@@ -38,6 +38,24 @@ export interface Listener extends Drainable {
   readonly websockets: Drainable;
 }
 
+/**
+ * What a runtime that serves an app by itself (Bun's default export, `deno serve`) offers the
+ * library to take that app over: its requests tracked for the drain, its WebSockets hosted.
+ */
+export interface Entry {
+  /** The app's handler, for the requests the runtime's own server gives it. */
+  handler(handler: Handler): Handler;
+  /**
+   * The requests in flight: drained at shutdown. With `keepServer` (a hot reload hands the
+   * runtime's server to the app's next version) the server itself keeps accepting.
+   */
+  requests(keepServer: boolean): Drainable;
+  /** The WebSockets opened through `handler`. */
+  readonly websockets: Drainable;
+  /** Once stopped on a signal: ends the process if the runtime's server would keep it alive. */
+  stopped(exitCode: number): void;
+}
+
 /** The few things that differ between Deno, Bun and Node. */
 export interface Runtime {
   /** Binds the socket; rejects (e.g. port in use) with nothing left open. */
@@ -58,6 +76,23 @@ export interface Runtime {
    * bind that one.
    */
   readonly workersSharePortZero: boolean;
+  /**
+   * The module whose default export the runtime serves by itself (`bun run`, `deno serve`),
+   * if it does that.
+   */
+  readonly main?: string;
+  /** Takes over an app the runtime serves by itself (see `server/entry.ts`). */
+  entry?(): Entry;
+  /**
+   * A hot reload (`bun --hot`) evaluates the modules anew in this same process: a new server
+   * on the port of one still running is the next version of it.
+   */
+  readonly hot?: boolean;
+  /**
+   * Ends the process once its loop is empty, where a watcher would keep it alive after the app
+   * stopped (`bun --hot`, `bun --watch`); elsewhere the process ends by itself.
+   */
+  exitWhenDone?(code: number): void;
   /**
    * Starts this program again as a worker (see `server/primary.ts`): the same entry module,
    * arguments and permissions (never more), `env` added to this process's environment, stdout

@@ -24,7 +24,12 @@ export interface StopReport {
   readonly leftRunning: boolean;
   /** Why the stop failed, if it did: what `shutdown()` and `finished` reject with. */
   readonly error?: unknown;
+  /** What asked for the stop (a signal's name, `shutdown()`, `RELOAD`…); set by the lifecycle. */
+  readonly reason?: string;
 }
+
+/** The stop reason of a server that the next version of the app replaces (`bun --hot`). */
+export const RELOAD = "a hot reload";
 
 /** What a lifecycle starts and stops. */
 export interface Service {
@@ -47,6 +52,8 @@ export interface Running {
   readonly server: Server;
   /** Settles once stopped, with how; never rejects. */
   readonly stopped: Promise<StopReport>;
+  /** Asks for a stop as a signal would, for `reason`; resolves once stopped. */
+  stop(reason: string): Promise<StopReport>;
 }
 
 /** How a lifecycle listens for stop requests. */
@@ -122,7 +129,9 @@ export async function startLifecycle(
   const stop = (): Promise<StopReport> => {
     if (stopping === undefined) {
       reason ??= "shutdown()";
-      stopping = service.stop(reason).finally(removeListeners);
+      const why = reason;
+      stopping = service.stop(why).then((report) => ({ ...report, reason: why }))
+        .finally(removeListeners);
       settle(stopping);
     }
     return stopping;
@@ -157,5 +166,12 @@ export async function startLifecycle(
   serving.stopUnattended = stopUnattended;
   if (reason !== undefined) stopUnattended();
   const server: Server = { ...info, finished, shutdown, [Symbol.asyncDispose]: shutdown };
-  return { server, stopped };
+  return {
+    server,
+    stopped,
+    stop(why) {
+      requestStop(why);
+      return stopped;
+    },
+  };
 }

@@ -16,3 +16,13 @@ export function detectRuntime(): Promise<Runtime> {
     ? import("../runtimes/bun/runtime.ts").then((module) => module.runtime)
     : import("../runtimes/node/runtime.ts").then((module) => module.runtime);
 }
+
+/** Whether this runtime serves a module's default export by itself (Deno, Bun). */
+export function servesEntries(): boolean {
+  return "Deno" in globalThis || "Bun" in globalThis;
+}
+
+/** Whether this runtime is Bun. */
+export function isBun(): boolean {
+  return "Bun" in globalThis;
+}

@@ -9,7 +9,8 @@ import { consoleLogger, messageOf } from "../core/log.ts";
 import { checkFunction, checkKnownOptions, describeValue } from "../core/options.ts";
 import { StartupError } from "../core/errors.ts";
 import type { Runtime } from "../runtimes/types.ts";
-import { exitCodes, type Running, startLifecycle } from "./lifecycle.ts";
+import { register, retirePrevious } from "./hot.ts";
+import { exitCodes, RELOAD, type Running, startLifecycle } from "./lifecycle.ts";
 import { resolveOptions, SERVE_OPTIONS } from "./settings.ts";
 import { singleService } from "./single.ts";
 import type { Fetchable, ServeOptions, Server } from "./types.ts";
@@ -58,7 +59,15 @@ async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): P
       return await startLifecycle(primaryService(runtime, settings, count, log), lifecycle);
     }
   }
-  return await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+  if (!runtime.hot) {
+    return await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+  }
+  // `bun --hot` evaluated the modules anew: the server of the previous version stops first.
+  const place = `${settings.hostname}:${settings.port}`;
+  await retirePrevious(place);
+  const running = await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+  register(place, running);
+  return running;
 }
 
 /** `serve()` for a person at a terminal: the implementation of `app.run()`. */
@@ -90,10 +99,18 @@ export async function runOn(
     log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { error: cause });
     runtime.exit((typeof error === "object" && error !== null && exitCodes.get(error)) || 1);
   }
-  // A clean stop lets the event loop empty by itself (beforeExit handlers and flushes run).
-  // After requests were cut at the end of the grace period, or teardown steps or background
-  // tasks were abandoned past their timeouts, what was left running may keep it busy for as
-  // long as it likes: a person at a terminal wants the process to end.
-  const report = await running.stopped;
-  if (report.leftRunning) runtime.exit("error" in report ? 1 : 0);
+  // `bun --hot` reloads the modules only once the main module has evaluated: under it, run()
+  // resolves once serving, instead of holding that evaluation (a top-level `await`) until the
+  // server stops.
+  const ended = running.stopped.then((report) => {
+    // Replaced by the next version of the app (`bun --hot`): the process goes on.
+    if (report.reason === RELOAD) return;
+    // A clean stop lets the event loop empty by itself (beforeExit handlers and flushes run).
+    // After requests were cut at the end of the grace period, or teardown steps or background
+    // tasks were abandoned past their timeouts, what was left running may keep it busy for as
+    // long as it likes: a person at a terminal wants the process to end.
+    if (report.leftRunning) runtime.exit("error" in report ? 1 : 0);
+    runtime.exitWhenDone?.("error" in report ? 1 : 0);
+  });
+  if (!runtime.hot) await ended;
 }

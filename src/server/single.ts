@@ -27,7 +27,8 @@ export function singleService(
   const secure = settings.tls !== undefined;
   let listener: Listener | undefined;
   let serving = false;
-  const handler: Handler = (request, env) => app.fetch(request, env);
+  // An App's own handler: `app.fetch` would take the request for one of the runtime's own.
+  const handler: Handler = lifespan?.handler ?? ((request, env) => app.fetch(request, env));
 
   /** The app's shutdown, as a report: it never rejects. */
   const shutdownLifespan = async (): Promise<StopReport> => {
@@ -37,6 +38,7 @@ export function singleService(
   };
   /** After a failed start: what startup opened is closed, then the failure is reported. */
   const fail = async (error: unknown, undo: boolean): Promise<never> => {
+    if (lifespan !== undefined) lifespan.managed = false;
     if (undo) {
       const report = await shutdownLifespan();
       if ("error" in report) log.error(messageOf(report.error), { error: report.error });
@@ -52,6 +54,7 @@ export function singleService(
       } catch (error) {
         return await fail(error, false);
       }
+      if (lifespan !== undefined) lifespan.managed = true;
       if (interrupted.aborted) return await fail(startupInterrupted(interrupted), true);
       let port = settings.port;
       try {
@@ -98,6 +101,7 @@ export function singleService(
         report = { ...shutdown, leftRunning: drained.cut || shutdown.leftRunning };
         return report;
       } finally {
+        if (lifespan !== undefined) lifespan.managed = false;
         await link?.stopped(!("error" in report));
       }
     },

@@ -32,6 +32,8 @@ export class InFlight {
   reason: Error | undefined;
   /** Set when the drain begins: responses from then on ask the client to close. */
   draining = false;
+  /** Resolves `idle()`'s promise once nothing is tracked. */
+  #idle: (() => void) | undefined;
 
   /** Answers now with a 503 whose body fails, so that the client sees the response break. */
   static cutResponse(reason: Error): Response {
@@ -53,6 +55,25 @@ export class InFlight {
     for (const cut of this.#streams) cut(reason);
     this.#running.clear();
     this.#streams.clear();
+    this.#checkIdle();
+  }
+
+  /** Resolves once no handler is running and no stream body is being sent. */
+  idle(): Promise<void> {
+    if (this.#running.size === 0 && this.#streams.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle = resolve);
+  }
+
+  /** How many requests are tracked. */
+  get size(): number {
+    return this.#running.size + this.#streams.size;
+  }
+
+  #checkIdle(): void {
+    if (this.#idle !== undefined && this.#running.size === 0 && this.#streams.size === 0) {
+      this.#idle();
+      this.#idle = undefined;
+    }
   }
 
   // The one cost on the hot path: a promise Deno waits on instead of the handler's, so that
@@ -70,6 +91,7 @@ export class InFlight {
             } catch (error) {
               reject(error);
             }
+            this.#checkIdle();
           } else if (hasStreamBody(response)) {
             // Already cut: nobody reads this body, so let its producer stop.
             response.body?.cancel(this.reason).catch(() => {});
@@ -78,7 +100,10 @@ export class InFlight {
         (error: unknown) => {
           // After a cut the client is gone, and the error is most likely the cut's echo
           // (an aborted request signal): only a request still waiting gets it.
-          if (running.delete(resolve)) reject(error);
+          if (running.delete(resolve)) {
+            reject(error);
+            this.#checkIdle();
+          }
         },
       );
     });
@@ -100,6 +125,7 @@ export class InFlight {
     const end = () => {
       ended = true;
       cuts.delete(cut);
+      this.#checkIdle();
     };
     return new ReadableStream<Uint8Array>({
       start(controller) {

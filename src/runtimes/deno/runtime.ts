@@ -4,6 +4,7 @@
  * @module
  */
 import type { Runtime } from "../types.ts";
+import { entry } from "./entry.ts";
 import { listen } from "./listen.ts";
 
 /** The part of Deno's API used here, typed so that tsc checks it too. */
@@ -14,6 +15,7 @@ interface DenoProcess {
   exitCode: number;
   env: { get(name: string): string | undefined };
   kill(pid: number, signal: string): void;
+  readonly mainModule: string;
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoProcess }).Deno;
@@ -46,4 +48,8 @@ export const runtime: Runtime = {
   kill: (pid, signal) => Deno.kill(pid, signal),
   startWorker: async (env) => (await import("./worker.ts")).startWorker(env),
   workersSharePortZero: false,
+  get main() {
+    return Deno.mainModule;
+  },
+  entry,
 };

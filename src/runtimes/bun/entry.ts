@@ -1,0 +1,70 @@
+/**
+ * `bun run app.ts` with `export default app`: an app whose requests Bun's own server gives it,
+ * with that server as their second argument. The server is kept from the first request on, so
+ * that the drain can stop it as `listen.ts` stops its own.
+ *
+ * @module
+ */
+import process from "node:process";
+import { attachWebSocketHost } from "../../core/websocket.ts";
+import type { Entry } from "../types.ts";
+import { bunWebSocketHost } from "./websocket.ts";
+
+/** The part of Bun's server used here. */
+interface BunServer {
+  stop(closeActiveConnections?: boolean): Promise<void>;
+  unref(): void;
+}
+
+/** Takes over the app Bun serves; `exitWhenDone` is the runtime's. */
+export function entry(exitWhenDone: (code: number) => void): Entry {
+  let server: BunServer | undefined;
+  const websockets = bunWebSocketHost();
+  let running = 0;
+  let idle: (() => void) | undefined;
+  const done = () => {
+    if (--running === 0) idle?.();
+  };
+  let cutStop!: (stopped: Promise<void>) => void;
+  const cutStopped = new Promise<void>((resolve) => cutStop = resolve);
+  return {
+    handler: (handler) => (request, env) => {
+      if (server === undefined) {
+        server = env as BunServer;
+        // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
+        attachWebSocketHost(server, websockets);
+      }
+      running++;
+      try {
+        const result = handler(request, env);
+        if (!(result instanceof Promise)) return done(), result;
+        return result.finally(done);
+      } catch (error) {
+        done();
+        throw error;
+      }
+    },
+    requests: (keepServer) => ({
+      drain() {
+        const finished = running === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => idle = resolve);
+        // As `listen.ts`: stop(false) stops accepting, closes idle connections, and settles once
+        // the requests (streamed bodies too) are done.
+        if (keepServer || server === undefined) return finished;
+        return Promise.race([server.stop(false).then(() => finished), cutStopped]);
+      },
+      cut() {
+        if (!keepServer && server !== undefined) cutStop(server.stop(true));
+      },
+      abandon: () => server?.unref(),
+      describe: () => `${running} request(s)`,
+    }),
+    websockets: websockets.sockets,
+    stopped(exitCode) {
+      // A server never seen (no request came) keeps the process alive.
+      if (server === undefined) process.exit(exitCode);
+      exitWhenDone(exitCode);
+    },
+  };
+}
