@@ -22,13 +22,21 @@ export class Child {
 
   /**
    * Runs `script` on the runtime under test, or a command of its own (`[command, args]`), with
-   * `env` added to this process's environment.
+   * `env` added to this process's environment, in `cwd` (this process's by default).
    */
-  constructor(script: string | [string, string[]], env: Record<string, string> = {}) {
+  constructor(
+    script: string | [string, string[]],
+    env: Record<string, string> = {},
+    cwd?: string,
+  ) {
     const [command, args] = typeof script === "string" ? scriptCommand(script) : script;
     const child = spawn(command, args, {
+      cwd,
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      // A process group of its own: `[Symbol.asyncDispose]` ends what it started too (a
+      // watcher's program, workers), which would otherwise hold its output open.
+      detached: true,
     });
     this.#pid = child.pid!;
     let buffered = "";
@@ -89,5 +97,17 @@ export class Child {
   /** Sends a signal. `process.kill` rather than `child.kill`: see RUNTIME-NOTES (Deno). */
   kill(signal: "SIGTERM" | "SIGINT"): void {
     process.kill(this.#pid, signal);
+  }
+
+  /** Kills its whole process group if it is still running (a failed test), and waits. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closed) {
+      try {
+        process.kill(-this.#pid, "SIGKILL");
+      } catch {
+        // The group is gone already.
+      }
+    }
+    await this.exited;
   }
 }

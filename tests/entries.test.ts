@@ -6,63 +6,14 @@
  * Deno's under `deno test`); on Node there is no such entry.
  */
 import assert from "node:assert/strict";
-import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import process from "node:process";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { Child, type Exit } from "./child.ts";
 import { runtimeName } from "./helpers.ts";
+import { count, freePort, get, getOnceUp } from "./http.ts";
 
 const fixture = new URL("./fixtures/entry.ts", import.meta.url).pathname;
-
-/** A port free now on 127.0.0.1, for a runtime that binds it itself. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on("error", reject);
-  });
-}
-
-/** A GET over a fresh connection. */
-export function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest(url, { agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8").on("data", (chunk) => body += chunk);
-      response.on("end", () => resolve({ status: response.statusCode!, body }));
-      response.on("error", reject);
-    }).on("error", reject).end();
-  });
-}
-
-/** A GET retried while the port refuses connections: the runtime is still starting. */
-export async function getOnceUp(
-  url: string,
-  child: Child,
-): Promise<{ status: number; body: string }> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await get(url);
-    } catch (error) {
-      const refused = (error as { code?: string }).code === "ECONNREFUSED";
-      if (!refused || attempt === 300) throw error;
-      const exited = await Promise.race([
-        child.exited.then(() => true),
-        new Promise<false>((resolve) => setTimeout(resolve, 50, false)),
-      ]);
-      if (exited) throw new Error(`the child exited before listening:\n${child.stderr}`);
-    }
-  }
-}
-
-/** How many lines are exactly `line`. */
-export function count(lines: string[], line: string): number {
-  return lines.filter((printed) => printed.replace(/^\[serve-worker-\d+ *\] /, "") === line)
-    .length;
-}
 
 /** The command that serves `fixture`'s default export on this runtime, on `port`. */
 function entryCommand(port: number): [string, string[]] {
@@ -96,7 +47,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port);
+    await using child = start(port);
     const url = `http://127.0.0.1:${port}/`;
     const answers = await Promise.all(Array.from({ length: 5 }, () => getOnceUp(url, child)));
     for (const answer of answers) {
@@ -110,7 +61,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port);
+    await using child = start(port);
     await getOnceUp(`http://127.0.0.1:${port}/`, child);
     const slow = get(`http://127.0.0.1:${port}/slow?ms=1000`);
     await child.waitFor(/slow started$/);
@@ -121,7 +72,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
 
   test("SIGINT too", { timeout: 30_000 }, async () => {
     const port = await freePort();
-    const child = start(port);
+    await using child = start(port);
     await getOnceUp(`http://127.0.0.1:${port}/`, child);
     child.kill("SIGINT");
     assertRanOnce(await child.exited);
@@ -131,7 +82,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port);
+    await using child = start(port);
     const { status, body } = await getOnceUp(`http://127.0.0.1:${port}/fail`, child);
     assert.equal(status, 500);
     assert.doesNotMatch(body, /secret|at |\.ts/);
@@ -144,7 +95,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port, { topLevel: true });
+    await using child = start(port, { topLevel: true });
     const url = `http://127.0.0.1:${port}/`;
     assert.deepEqual(await getOnceUp(url, child), { status: 200, body: "db connected v1" });
     const listening = child.lines.findIndex((line) => /Started server|Listening on/.test(line));
@@ -158,7 +109,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port, { failStartup: true });
+    await using child = start(port, { failStartup: true });
     // The request that finds the app starting gets no answer: the process ends first.
     const answer = getOnceUp(`http://127.0.0.1:${port}/`, child).catch(() => "no answer");
     const exit = await child.exited;
@@ -172,7 +123,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    const child = start(port);
+    await using child = start(port);
     await getOnceUp(`http://127.0.0.1:${port}/`, child);
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     const closed = new Promise<number>((resolve) => ws.on("close", (code) => resolve(code)));
@@ -192,7 +143,7 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     skip: runtimeName === "deno" ? false : "deno serve only",
   }, async () => {
     const port = await freePort();
-    const child = new Child(
+    await using child = new Child(
       [process.execPath, [
         "serve",
         "--parallel",
