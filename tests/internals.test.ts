@@ -1,0 +1,35 @@
+/**
+ * The private internals each runtime relies on (see `src/runtimes/<runtime>/_internals.ts`),
+ * named: a runtime or dependency upgrade that breaks one fails here, by name, rather than
+ * silently through the fallback the runtime takes in production.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { runtimeName } from "./helpers.ts";
+
+describe(`the private internals ${runtimeName} relies on`, () => {
+  test("every one still holds", {
+    skip: runtimeName === "bun" ? "Bun's runtime relies on no private internal" : false,
+  }, async () => {
+    const { internals } = runtimeName === "node"
+      ? await import("../src/runtimes/node/_internals.ts")
+      : await import("../src/runtimes/deno/_internals.ts");
+    for (const [name, holds] of Object.entries(internals)) {
+      assert.equal(holds, true, `${name} no longer holds on ${runtimeName}`);
+    }
+  });
+
+  test("@hono/node-server wires its WebSocket upgrades to one upgrade listener", {
+    skip: runtimeName === "node" ? false : "Node only",
+  }, async () => {
+    const { createAdaptorServer } = await import("@hono/node-server");
+    const { WebSocketServer } = await import("ws");
+    const { honoUpgradeTarget } = await import("../src/runtimes/node/_internals.ts");
+    const server = createAdaptorServer({
+      fetch: () => new Response(null),
+      websocket: { server: new WebSocketServer({ noServer: true }) },
+    });
+    assert.equal(honoUpgradeTarget(server as never), server);
+    server.close();
+  });
+});
