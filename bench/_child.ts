@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -28,11 +28,60 @@ for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   });
 }
 
-let nodeBinary = process.execPath;
+/**
+ * What the children run on: Deno, Bun, or one Node binary (a release line), named as the report
+ * names it (`node24`, `deno`, `bun`).
+ */
+export interface Target {
+  /** The name in the report: `node<major>` for a Node line, else the runtime's name. */
+  readonly name: string;
+  readonly runtime: RuntimeName;
+  /** The Node binary that runs the children (Node targets only). */
+  readonly binary?: string;
+}
 
-/** Runs the Node children on `path` instead of the Node running the driver. */
-export function useNodeBinary(path: string): void {
-  nodeBinary = path;
+/** The major version of the Node running the driver, e.g. 20. */
+export const RUNNING_NODE_MAJOR: number = Number(process.versions.node.split(".")[0]);
+
+function nodeMajorOf(binary: string): number {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  const major = /^v(\d+)\./.exec(result.stdout ?? "")?.[1];
+  if (result.error !== undefined || major === undefined) {
+    throw new Error(`${binary} is not a Node binary: ${result.error?.message ?? result.stderr}`);
+  }
+  return Number(major);
+}
+
+/**
+ * The Node target for `line`: a major (`24`), run on the Node running the driver when it is of
+ * that line, else on the binary in .cache/node/<major> that `scripts/node-versions.mjs` keeps
+ * (fetched there on first use, as `npm test` does); or the path of any Node binary.
+ */
+export function nodeTarget(line: string): Target {
+  if (line.includes("/")) {
+    return { name: `node${nodeMajorOf(line)}`, runtime: "node", binary: line };
+  }
+  const major = Number(line);
+  if (!Number.isInteger(major) || major <= 0) {
+    throw new TypeError(`--nodes: expected a Node major version or a binary's path, got ${line}`);
+  }
+  const name = `node${major}`;
+  if (major === RUNNING_NODE_MAJOR) return { name, runtime: "node", binary: process.execPath };
+  const cached = `${ROOT}.cache/node/${major}/bin/node`;
+  if (!existsSync(cached)) {
+    // Prints its line on stderr, beside the driver's progress; fails for a line it does not keep.
+    const fetched = spawnSync(process.execPath, [`${ROOT}scripts/node-versions.mjs`, `${major}`], {
+      cwd: ROOT,
+      stdio: ["ignore", 2, 2],
+    });
+    if (fetched.status !== 0 || !existsSync(cached)) {
+      throw new Error(
+        `No binary for Node ${major}: the driver runs on Node ${RUNNING_NODE_MAJOR}, and ` +
+          `scripts/node-versions.mjs could not fetch ${major}; give its path instead`,
+      );
+    }
+  }
+  return { name, runtime: "node", binary: cached };
 }
 
 function binary(name: string): string {
@@ -44,12 +93,12 @@ function binary(name: string): string {
  * The command that runs `script` (relative to bench/, or absolute) on `runtime`, with a GC to
  * call. Node runs TypeScript through tsx; a `.js` script runs on plain Node.
  */
-function command(runtime: RuntimeName, script: string, args: string[]): [string, string[]] {
+function command(target: Target, script: string, args: string[]): [string, string[]] {
   const path = script.startsWith("/") ? script : `${ROOT}bench/${script}`;
-  switch (runtime) {
+  switch (target.runtime) {
     case "node": {
       const loader = path.endsWith(".js") ? [] : ["--import", "tsx"];
-      return [nodeBinary, ["--expose-gc", ...loader, path, ...args]];
+      return [target.binary ?? process.execPath, ["--expose-gc", ...loader, path, ...args]];
     }
     case "deno":
       return [binary("deno"), ["run", "-A", "--quiet", "--v8-flags=--expose-gc", path, ...args]];
@@ -58,11 +107,12 @@ function command(runtime: RuntimeName, script: string, args: string[]): [string,
   }
 }
 
-/** The version of a runtime, e.g. `2.9.6`. */
-export function versionOf(runtime: RuntimeName): Promise<string> {
-  const [file, args] = runtime === "node"
-    ? [nodeBinary, ["--version"]]
-    : [binary(runtime), ["--version"]];
+/** The version of a target's runtime, e.g. `2.9.6`. */
+export function versionOf(target: Target): Promise<string> {
+  const file = target.runtime === "node"
+    ? target.binary ?? process.execPath
+    : binary(target.runtime);
+  const args = ["--version"];
   return new Promise((resolve) => {
     const child = spawn(file, args, { stdio: ["ignore", "pipe", "ignore"] });
     let output = "";
@@ -78,7 +128,7 @@ export interface Exit {
   signal: string | null;
 }
 
-/** A benchmark script running on one runtime. */
+/** A benchmark script running on one target. */
 export class Child {
   /** When `spawn()` was called, on the driver's `performance.now()` clock. */
   readonly spawnedAt: number;
@@ -89,8 +139,8 @@ export class Child {
   #waiter: (() => void) | undefined;
   #stderr = "";
 
-  constructor(runtime: RuntimeName, script: string, args: string[] = []) {
-    const [file, argv] = command(runtime, script, args);
+  constructor(target: Target, script: string, args: string[] = []) {
+    const [file, argv] = command(target, script, args);
     this.spawnedAt = performance.now();
     const child = spawn(file, argv, {
       cwd: ROOT,

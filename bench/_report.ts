@@ -7,12 +7,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import process from "node:process";
-import { ROOT, type RuntimeName } from "./_child.ts";
+import { ROOT } from "./_child.ts";
 
-/** One line of the table: ours against one peer on one runtime. */
+/** One line of the table: ours against one peer on one target (a runtime, or a Node line). */
 export interface Row {
   section: string;
-  runtime: RuntimeName;
+  /** The target's name: `node24`, `deno`, `bun`. */
+  runtime: string;
   /** What is compared, e.g. `GET / req/s: serve() / Deno.serve`. */
   name: string;
   unit: string;

@@ -5,10 +5,14 @@
  * bounded in time and every child process stops with the driver.
  *
  * Options (after `npm run bench --`): `--quick`; `--only=inprocess,http,shutdown,startup`;
- * `--runtimes=node,deno,bun`; `--peers=bare,ours,srvx,ours-hono` (HTTP; `ours-hono` serves
- * the plain Hono app with `serve()`, to tell the adapter's cost from the App's);
- * `--load=wrk|autocannon` (default: wrk when installed); `--node=PATH` runs the Node
- * children on another Node binary.
+ * `--runtimes=node,deno,bun`; `--nodes=20,24,26` (the Node lines, each measured like a
+ * runtime of its own: a major runs on the driver's Node when it is of that line, else on the
+ * binary in .cache/node that `scripts/node-versions.mjs` keeps, or give a binary's path; by
+ * default the driver's own line, 24 and 26); `--node=PATH`, the same as `--nodes=PATH`;
+ * `--peers=bare,ours,srvx,ours-hono` (HTTP; `ours-hono` serves the plain Hono app with
+ * `serve()`, to tell the adapter's cost from the App's); `--load=wrk|autocannon` (default:
+ * wrk when installed); `--rounds=N`, the rounds of the in-process and HTTP sections (10 and 3,
+ * `--quick` 5 and 2).
  *
  * @module
  */
@@ -16,7 +20,15 @@ import { Agent, get } from "node:http";
 import { loadavg } from "node:os";
 import process from "node:process";
 import { compile } from "./_build.ts";
-import { Child, ROOT, type RuntimeName, useNodeBinary, versionOf } from "./_child.ts";
+import {
+  Child,
+  nodeTarget,
+  ROOT,
+  RUNNING_NODE_MAJOR,
+  type RuntimeName,
+  type Target,
+  versionOf,
+} from "./_child.ts";
 import { type Load, loadGenerator } from "./_load.ts";
 import { formatTable, machine, median, ratios, type Row, spread, writeResults } from "./_report.ts";
 import { type Case, CASES, type Command, type HeapReply, type TimeReply } from "./_protocol.ts";
@@ -30,8 +42,10 @@ const BARE: Record<RuntimeName, string> = {
   bun: "Bun.serve",
 };
 const IDLE_CONNECTIONS = 100;
+/** The Node lines measured by default besides the driver's own: the maintained LTS lines. */
+const DEFAULT_NODE_LINES = [24, 26];
 /** The driver gives up (and kills its children) after this long, whatever happens. */
-const TIME_LIMIT_MS = 12 * 60_000;
+const TIME_LIMIT_MS = 15 * 60_000;
 
 function option(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -54,15 +68,19 @@ function listOption<T extends string>(
 }
 
 const quick = process.argv.includes("--quick");
+const rounds = option("rounds") === undefined ? undefined : Number(option("rounds"));
+if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
+  throw new TypeError(`--rounds: expected a positive integer, got ${option("rounds")}`);
+}
 const settings = {
   quick,
   /** In-process: rounds of one time slice per case, and the slice length. */
-  inprocessRounds: quick ? 5 : 10,
+  inprocessRounds: rounds ?? (quick ? 5 : 10),
   sliceMs: quick ? 150 : 200,
   heapBatches: 5,
   heapCycles: 1000,
   /** HTTP: rounds of one load run per peer, each `seconds` long, after one warm-up run. */
-  httpRounds: quick ? 2 : 3,
+  httpRounds: rounds ?? (quick ? 2 : 3),
   seconds: quick ? 1 : 2,
   warmupSeconds: 1,
   connections: 50,
@@ -71,9 +89,17 @@ const settings = {
   startupRuns: quick ? 4 : 8,
 };
 const sections = listOption<Section>("only", SECTIONS);
-const nodeOption = option("node");
-if (nodeOption !== undefined) useNodeBinary(nodeOption);
 const runtimes = listOption<RuntimeName>("runtimes", RUNTIMES);
+/** The Node lines, in order, each once: `--nodes`, else `--node`, else the defaults. */
+const nodeLines = [
+  ...new Set(
+    (option("nodes") ?? option("node") ??
+      [RUNNING_NODE_MAJOR, ...DEFAULT_NODE_LINES].sort((a, b) => a - b).join(",")).split(","),
+  ),
+];
+const targets: Target[] = runtimes.flatMap((runtime): Target[] =>
+  runtime === "node" ? nodeLines.map(nodeTarget) : [{ name: runtime, runtime }]
+);
 const load = loadGenerator(option("load"));
 const rows: Row[] = [];
 const raw: Record<string, unknown> = {};
@@ -119,10 +145,11 @@ function fetchText(url: string, agent?: Agent): Promise<string> {
 }
 
 // 1 and 4: app.request() on Hono and on an App, testClient(), testApp() cycles, heap.
-async function inprocess(runtime: RuntimeName): Promise<void> {
+async function inprocess(target: Target): Promise<void> {
+  const runtime = target.name;
   const cases = Object.keys(CASES) as Case[];
   const workers = new Map(
-    cases.map((which) => [which, new Child(runtime, "inprocess.ts", [which])]),
+    cases.map((which) => [which, new Child(target, "inprocess.ts", [which])]),
   );
   const worker = (which: Case) => workers.get(which) as Child;
   try {
@@ -246,11 +273,12 @@ function peerLabel(peer: Peer, runtime: RuntimeName): string {
   return { bare: BARE[runtime], ours: "serve()", srvx: "srvx", "ours-hono": "serve(Hono)" }[peer];
 }
 
-async function http(runtime: RuntimeName): Promise<void> {
+async function http(target: Target): Promise<void> {
+  const runtime = target.name;
   const peers = listOption<Peer>("peers", PEERS, ["bare", "ours", "srvx"]);
   const children = peers.map((peer) => {
     const [script, ...args] = PEER_SCRIPTS[peer];
-    return new Child(runtime, script, args);
+    return new Child(target, script, args);
   });
   try {
     const urls = await Promise.all(children.map((child) => child.ready()));
@@ -300,9 +328,12 @@ async function http(runtime: RuntimeName): Promise<void> {
       const errorNote = errors.length > 0
         ? `errors: ${errors.map(([peer, count]) => `${peer} ${count}`).join(", ")}`
         : undefined;
-      for (const [ours, peer, target] of HTTP_COMPARISONS) {
+      for (const [ours, peer, goal] of HTTP_COMPARISONS) {
         if (!peers.includes(ours) || !peers.includes(peer)) continue;
-        const [oursLabel, label] = [peerLabel(ours, runtime), peerLabel(peer, runtime)];
+        const [oursLabel, label] = [
+          peerLabel(ours, target.runtime),
+          peerLabel(peer, target.runtime),
+        ];
         const rate = Number.isNaN(median(series(ours, "cpuRps"))) ? "rps" : "cpuRps";
         const compare = ratios(series(ours, rate), series(peer, rate));
         const wallRps = (name: Peer) => Math.round(median(series(name, "rps")));
@@ -315,8 +346,8 @@ async function http(runtime: RuntimeName): Promise<void> {
           peer: median(series(peer, rate)),
           compare,
           wall: ratios(series(ours, "rps"), series(peer, "rps")),
-          target: target === undefined ? undefined : `≥ ${target.toFixed(2)}`,
-          met: target === undefined ? undefined : compare.median >= target,
+          target: goal === undefined ? undefined : `≥ ${goal.toFixed(2)}`,
+          met: goal === undefined ? undefined : compare.median >= goal,
           note: [
             `wall-clock req/s ${oursLabel} ${wallRps(ours)}, ${label} ${wallRps(peer)}`,
             errorNote,
@@ -345,8 +376,9 @@ interface Served extends Load {
 }
 
 /** Starts `script`, opens `count` keep-alive connections, then times SIGTERM to exit. */
-async function timeShutdown(runtime: RuntimeName, script: string): Promise<number> {
-  const child = new Child(runtime, script);
+async function timeShutdown(target: Target, script: string): Promise<number> {
+  const runtime = target.name;
+  const child = new Child(target, script);
   const agent = new Agent({ keepAlive: true, maxSockets: IDLE_CONNECTIONS });
   try {
     const url = await child.ready();
@@ -372,12 +404,13 @@ async function timeShutdown(runtime: RuntimeName, script: string): Promise<numbe
 }
 
 // 3: SIGTERM to exit with 100 idle keep-alive connections open, ours against the bare server.
-async function shutdown(runtime: RuntimeName): Promise<void> {
+async function shutdown(target: Target): Promise<void> {
+  const runtime = target.name;
   const times: Record<"ours" | "bare", number[]> = { ours: [], bare: [] };
   const scripts = { ours: "servers/ours.ts", bare: "servers/bare.ts" } as const;
   for (let run = 0; run < settings.shutdownRuns; run++) {
     for (const peer of rotate(["ours", "bare"] as const, run)) {
-      times[peer].push(await timeShutdown(runtime, scripts[peer]));
+      times[peer].push(await timeShutdown(target, scripts[peer]));
     }
   }
   raw[`shutdown.${runtime}`] = times;
@@ -385,7 +418,7 @@ async function shutdown(runtime: RuntimeName): Promise<void> {
   rows.push({
     section: "shutdown",
     runtime,
-    name: `SIGTERM → exit, ${IDLE_CONNECTIONS} idle keep-alive: serve() vs ${BARE[runtime]}`,
+    name: `SIGTERM → exit, ${IDLE_CONNECTIONS} idle keep-alive: serve() vs ${BARE[target.runtime]}`,
     unit: "ms",
     ours,
     peer: median(times.bare),
@@ -399,8 +432,8 @@ async function shutdown(runtime: RuntimeName): Promise<void> {
 }
 
 /** Process start to the first response of `script`, in milliseconds. */
-async function timeStartup(runtime: RuntimeName, script: string): Promise<number> {
-  const child = new Child(runtime, script);
+async function timeStartup(target: Target, script: string): Promise<number> {
+  const child = new Child(target, script);
   try {
     const url = await child.ready();
     await fetchText(`${url}/`);
@@ -411,21 +444,22 @@ async function timeStartup(runtime: RuntimeName, script: string): Promise<number
 }
 
 // 5: process start to first response, ours against the bare server.
-async function startup(runtime: RuntimeName): Promise<void> {
+async function startup(target: Target): Promise<void> {
+  const runtime = target.name;
   const sources = { ours: "bench/servers/ours.ts", bare: "bench/servers/bare.ts" } as const;
   // Node runs compiled JavaScript, as from npm; Deno and Bun run the TypeScript sources.
-  using build = runtime === "node" ? await compile(Object.values(sources)) : undefined;
+  using build = target.runtime === "node" ? await compile(Object.values(sources)) : undefined;
   const scripts = {
     ours: build?.path(sources.ours) ?? `${ROOT}${sources.ours}`,
     bare: build?.path(sources.bare) ?? `${ROOT}${sources.bare}`,
   };
   // Unmeasured first starts: fill the file cache.
-  await timeStartup(runtime, scripts.ours);
-  await timeStartup(runtime, scripts.bare);
+  await timeStartup(target, scripts.ours);
+  await timeStartup(target, scripts.bare);
   const times: Record<"ours" | "bare", number[]> = { ours: [], bare: [] };
   for (let run = 0; run < settings.startupRuns; run++) {
     for (const peer of rotate(["ours", "bare"] as const, run)) {
-      times[peer].push(await timeStartup(runtime, scripts[peer]));
+      times[peer].push(await timeStartup(target, scripts[peer]));
     }
   }
   raw[`startup.${runtime}`] = times;
@@ -434,20 +468,20 @@ async function startup(runtime: RuntimeName): Promise<void> {
   rows.push({
     section: "startup",
     runtime,
-    name: `process start → first response: serve() vs ${BARE[runtime]}`,
+    name: `process start → first response: serve() vs ${BARE[target.runtime]}`,
     unit: "ms",
     ours: median(times.ours),
     peer: median(times.bare),
     compare: { kind: "delta", ...delta },
     target: "≤ +10 ms",
     met: delta.median <= 10,
-    note: runtime === "node"
+    note: target.runtime === "node"
       ? "compiled to JavaScript with tsc first (tsx would add ~1 ms per TypeScript module)"
       : undefined,
   });
 }
 
-const SECTION_RUNNERS: Record<Section, (runtime: RuntimeName) => Promise<void>> = {
+const SECTION_RUNNERS: Record<Section, (target: Target) => Promise<void>> = {
   inprocess,
   http,
   shutdown,
@@ -458,24 +492,24 @@ async function main(): Promise<void> {
   const started = performance.now();
   const about = machine();
   const versions = Object.fromEntries(
-    await Promise.all(runtimes.map(async (runtime) => [runtime, await versionOf(runtime)])),
+    await Promise.all(targets.map(async (target) => [target.name, await versionOf(target)])),
   );
   progress(
-    `${runtimes.join(", ")}; ${sections.join(", ")}; load: ${load.name}; ${
-      quick ? "quick" : "full"
-    }`,
+    `${targets.map((target) => target.name).join(", ")}; ${
+      sections.join(", ")
+    }; load: ${load.name}; ${quick ? "quick" : "full"}`,
   );
   // A case that fails (a server that does not start, say) is reported; the others still run.
   const failures: string[] = [];
   for (const section of sections) {
-    for (const runtime of runtimes) {
-      progress(`${section} on ${runtime}`);
+    for (const target of targets) {
+      progress(`${section} on ${target.name}`);
       try {
-        await SECTION_RUNNERS[section](runtime);
+        await SECTION_RUNNERS[section](target);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        failures.push(`${section} on ${runtime}: ${message}`);
-        progress(`FAILED ${section} on ${runtime}: ${message}`);
+        failures.push(`${section} on ${target.name}: ${message}`);
+        progress(`FAILED ${section} on ${target.name}: ${message}`);
       }
     }
   }

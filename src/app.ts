@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
 import type { BlankSchema, MergePath, MergeSchemaPath, Schema } from "hono/types";
-import { contextApp, runRequest } from "./core/context.ts";
+import { contextApp, requestEntry } from "./core/context.ts";
 import { type BackgroundTask, Lifespan, lifespanOf } from "./core/lifespan.ts";
 import { consoleLogger, type Logger } from "./core/log.ts";
 import {
@@ -26,7 +26,7 @@ import {
   watchEntry,
 } from "./server/entry.ts";
 import { runOn } from "./server/serve.ts";
-import { detectRuntime } from "./server/runtime.ts";
+import { detectRuntime, isNode } from "./server/runtime.ts";
 import type { ServeOptions } from "./server/types.ts";
 import { TestClient, type TestClientOptions } from "./testing/client.ts";
 import { TestApp, type TestAppOptions } from "./testing/test_app.ts";
@@ -121,8 +121,9 @@ export class App<
     });
     // Hono's fetch is an instance property: wrap it so each request has its own context.
     const honoFetch = this.fetch;
+    const enter = requestEntry(isNode());
     const handler = (request: Request, env?: unknown, executionCtx?: unknown) =>
-      runRequest(this, honoFetch, request, env as E["Bindings"], executionCtx as undefined);
+      enter(this, honoFetch, request, env as E["Bindings"], executionCtx as undefined);
     this.#lifespan.handler = handler;
     // A runtime that serves the app by itself (`export default app`) calls this fetch, which
     // then takes the app over: its lifespan runs as with `serve()`. Servers of this library,

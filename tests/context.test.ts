@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, test } from "node:test";
 import { App, currentApp, g } from "../mod.ts";
 import { deferred } from "./helpers.ts";
@@ -53,6 +54,36 @@ describe("currentApp() and g", () => {
     const [a, b] = await Promise.all([app.request("/a"), app.request("/b")]);
     assert.equal(await a.text(), "a true");
     assert.equal(await b.text(), "b true");
+  });
+
+  test("middleware sees its request's g after await next(), also with requests in between", async () => {
+    const app = new App();
+    const seen: unknown[] = [];
+    app.use(async (_c, next) => {
+      await next();
+      seen.push(g.name);
+    });
+    app.get("/:name", async (c) => {
+      g.name = c.req.param("name");
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return c.text("ok");
+    });
+    await Promise.all([app.request("/a"), app.request("/b")]);
+    assert.deepEqual(seen.sort(), ["a", "b"]);
+  });
+
+  test("a request keeps the stores of other AsyncLocalStorages in force where it was sent", async () => {
+    const app = new App();
+    const other = new AsyncLocalStorage<string>();
+    app.get("/", async (c) => {
+      const before = other.getStore();
+      await null;
+      return c.json([before, other.getStore(), currentApp() === app]);
+    });
+    const response = await other.run("outer", () => app.request("/"));
+    assert.deepEqual(await response.json(), ["outer", "outer", true]);
+    assert.equal(other.getStore(), undefined);
+    assert.throws(() => currentApp(), /outside an app context/);
   });
 
   test("a request does not see the startup phase's g", async () => {

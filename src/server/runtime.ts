@@ -26,3 +26,8 @@ export function servesEntries(): boolean {
 export function isBun(): boolean {
   return "Bun" in globalThis;
 }
+
+/** Whether this runtime is Node (neither Deno nor Bun). */
+export function isNode(): boolean {
+  return !("Deno" in globalThis) && !("Bun" in globalThis);
+}

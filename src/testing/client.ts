@@ -125,13 +125,27 @@ export class TestClient {
    *
    * @throws {TypeError} When `init` has more than one of `json`, `form` and `body`.
    */
-  async request(method: string, path: string, init: TestRequestInit = {}): Promise<Response> {
-    if (typeof method !== "string" || method === "") {
-      throw new TypeError(`method must be a non-empty string, got ${describeValue(method)}`);
+  request(method: string, path: string, init?: TestRequestInit): Promise<Response> {
+    try {
+      if (typeof method !== "string" || method === "") {
+        throw new TypeError(`method must be a non-empty string, got ${describeValue(method)}`);
+      }
+      if (typeof path !== "string") {
+        throw new TypeError(`path must be a string, got ${describeValue(path)}`);
+      }
+      // The common case, a path and nothing else: no URL object, no Headers, no init to read
+      // (a GET needs none at all) and no promise but the one returned.
+      if (init === undefined && !this.#followRedirects && isPlainPath(path)) {
+        method = method.toUpperCase();
+        return this.#send(new Request(ORIGIN + path, method === "GET" ? undefined : { method }));
+      }
+      return this.#request(method, path, init === undefined ? {} : init);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (typeof path !== "string") {
-      throw new TypeError(`path must be a string, got ${describeValue(path)}`);
-    }
+  }
+
+  async #request(method: string, path: string, init: TestRequestInit): Promise<Response> {
     checkKnownOptions("request", init, INIT_KEYS);
     const bodies = (["json", "form", "body"] as const).filter((key) => init[key] !== undefined);
     if (bodies.length > 1) {
@@ -139,9 +153,9 @@ export class TestClient {
         `Expected at most one of json, form and body, got ${bodies.join(" and ")}`,
       );
     }
-    // A plain path needs no URL object (the common case: the test client's hot path).
+    // A plain path needs no URL object.
     let url: string | URL;
-    if (path.startsWith("/") && !path.startsWith("//") && init.query === undefined) {
+    if (isPlainPath(path) && init.query === undefined) {
       url = ORIGIN + path;
     } else {
       url = new URL(path, ORIGIN);
@@ -198,18 +212,28 @@ export class TestClient {
     }
   }
 
-  /** Sends one request: the jar's cookies join the caller's own `Cookie` header, if any. */
-  async #send(request: Request): Promise<Response> {
+  /**
+   * Sends one request: the jar's cookies join the caller's own `Cookie` header, if any. A
+   * synchronous answer (Hono's for a handler that returns at once) is not awaited first.
+   */
+  #send(request: Request): Promise<Response> {
     // An empty jar (most tests) costs no URL parse.
     if (this.#cookies.size > 0) {
       const own = request.headers.get("cookie");
       const cookie = this.#cookies.header(new URL(request.url).pathname, own);
       if (cookie !== "") request.headers.set("cookie", own === null ? cookie : `${own}; ${cookie}`);
     }
-    const response = await this.#app.fetch(request);
+    const response = this.#app.fetch(request);
+    return response instanceof Response
+      ? Promise.resolve(this.#keepCookies(response))
+      : Promise.resolve(response).then(this.#keepCookies);
+  }
+
+  /** Stores the cookies `response` sets; returns it. */
+  readonly #keepCookies = (response: Response): Response => {
     for (const header of response.headers.getSetCookie()) this.#cookies.store(header);
     return response;
-  }
+  };
 
   /**
    * Opens a WebSocket to an `upgradeWebSocket` route of the app, in-process (no socket): the
@@ -223,8 +247,8 @@ export class TestClient {
       throw new TypeError(`path must be a string, got ${describeValue(path)}`);
     }
     checkKnownOptions("websocket", init, WEBSOCKET_INIT_KEYS);
-    // A plain path needs no URL object (the common case, and the test client's hot path).
-    let url: string | URL = path.startsWith("/") && !path.startsWith("//") ? ORIGIN + path : path;
+    // A plain path needs no URL object.
+    let url: string | URL = isPlainPath(path) ? ORIGIN + path : path;
     if (init.query !== undefined || typeof url === "string" && !url.startsWith(ORIGIN)) {
       url = new URL(path, ORIGIN);
       appendQuery(url, init.query);
@@ -252,6 +276,11 @@ export class TestClient {
   get cookies(): Record<string, string> {
     return this.#cookies.values();
   }
+}
+
+/** Whether `path` is a path of the app's origin: `/x`, not `//host/x` nor a URL. */
+function isPlainPath(path: string): boolean {
+  return path.charCodeAt(0) === 47 && path.charCodeAt(1) !== 47; // "/", and no second one
 }
 
 function appendQuery(url: URL, query: Query | undefined): void {
