@@ -1,0 +1,245 @@
+/**
+ * The primary of workers against a fake runtime: fake worker processes driven by a script,
+ * and a fake kernel that records who holds which port, so that what the real runtimes hide
+ * (the order of binds and closes, the messages on the IPC channel) can be asserted.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { LogFields, Logger } from "../core/log.ts";
+import type { Listener, ListenOptions, Runtime, WorkerProcess } from "../runtimes/types.ts";
+import { primaryService } from "./primary.ts";
+import { resolveOptions } from "./settings.ts";
+import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
+
+/** Who holds which port, and every bind and close, in order. */
+class Kernel {
+  readonly events: string[] = [];
+  readonly #holders = new Map<number, Set<string>>();
+  #nextPort = 40_000;
+
+  /**
+   * `clusterSharesZero`: port 0 bound by a worker while another holds the port its port 0
+   * became is that same port, as node:cluster's shared handle gives it.
+   */
+  constructor(readonly clusterSharesZero = false) {}
+
+  /** Binds `port` (0: a free one, or the cluster's) for `who`; returns the port bound. */
+  bind(who: string, port: number): number {
+    if (port === 0) {
+      const shared = this.clusterSharesZero && who !== "primary"
+        ? [...this.#holders].find(([, holders]) => holders.size > 0)?.[0]
+        : undefined;
+      port = shared ?? this.#nextPort++;
+    }
+    const holders = this.#holders.get(port) ?? new Set();
+    this.#holders.set(port, holders);
+    this.events.push(`${who} binds ${port}${holders.size === 0 ? " (free)" : ""}`);
+    holders.add(who);
+    return port;
+  }
+
+  close(who: string, port: number): void {
+    this.#holders.get(port)?.delete(who);
+    this.events.push(`${who} closes ${port}`);
+  }
+}
+
+/** What a fake worker does once started, told its marker; the default serves until stopped. */
+type Script = (worker: FakeWorker) => Promise<void>;
+
+/** A worker process as the primary sees it, played by a script. */
+class FakeWorker implements WorkerProcess {
+  readonly marker: WorkerMarker;
+  readonly orders: Order[] = [];
+  readonly #listeners: { message: ((message: unknown) => void)[]; close: Close[] } = {
+    message: [],
+    close: [],
+  };
+  #waiters: ((order: Order) => void)[] = [];
+  #port: number | undefined;
+  exited = false;
+
+  constructor(
+    readonly pid: number,
+    env: Record<string, string>,
+    readonly kernel: Kernel,
+  ) {
+    this.marker = JSON.parse(env[WORKER_ENV]!);
+  }
+
+  on(event: "message", listener: (message: unknown) => void): this;
+  on(event: "close", listener: Close): this;
+  on(event: "message" | "close", listener: ((message: unknown) => void) | Close): this {
+    (this.#listeners[event] as unknown[]).push(listener);
+    return this;
+  }
+
+  send(message: unknown): boolean {
+    if (this.exited) throw new Error("channel closed");
+    const order = message as Order;
+    this.orders.push(order);
+    // On the IPC channel, a message arrives later, never within the send.
+    setTimeout(() => {
+      this.#waiters.forEach((resolve) => resolve(order));
+      this.#waiters = [];
+    });
+    return true;
+  }
+
+  /** The next order, or a stop if the primary signals this worker. */
+  nextOrder(): Promise<Order> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** SIGTERM from the primary: taken as a stop, as a worker with its listeners does. */
+  signal(): void {
+    this.#waiters.forEach((resolve) => resolve({ lifespanPrimary: "stop" }));
+    this.#waiters = [];
+  }
+
+  report(report: Report): void {
+    setTimeout(() => this.#listeners.message.forEach((listener) => listener(report)));
+  }
+
+  /** Binds its port (waiting for the primary to send it when told to) and says so. */
+  async listen(): Promise<number> {
+    let port = this.marker.port;
+    while (port === null) {
+      const order = await this.nextOrder();
+      if (order.lifespanPrimary === "port") port = order.port;
+    }
+    this.#port = this.kernel.bind(`worker ${this.pid}`, port);
+    this.report({ lifespanWorker: "listening", port: this.#port });
+    return this.#port;
+  }
+
+  /** Waits until asked to stop. */
+  async stopRequested(): Promise<void> {
+    while ((await this.nextOrder()).lifespanPrimary !== "stop");
+  }
+
+  /** Closes its port, and exits with `code` once its last reports are on their way. */
+  exit(code: number): void {
+    if (this.#port !== undefined) this.kernel.close(`worker ${this.pid}`, this.#port);
+    this.#port = undefined;
+    setTimeout(() => {
+      this.exited = true;
+      this.#listeners.close.forEach((listener) => listener(code, null));
+    }, 1);
+  }
+}
+
+type Close = (code: number | null, signal: string | null) => void;
+
+/** Serves until stopped: what every worker of a healthy app does. */
+const serves: Script = async (worker) => {
+  worker.report({ lifespanWorker: "ready" });
+  await worker.listen();
+  await worker.stopRequested();
+  worker.report({ lifespanWorker: "stopped", succeeded: true });
+  worker.exit(0);
+};
+
+/** A runtime whose workers are fake ones, played by `script`. */
+function fakeRuntime(kernel: Kernel, script: (worker: FakeWorker) => Promise<void> = serves) {
+  const workers: FakeWorker[] = [];
+  let nextPid = 100;
+  const runtime: Runtime = {
+    // A primary that binds the port itself (to learn a free one) goes through here.
+    listen(options: ListenOptions): Promise<Listener> {
+      const port = kernel.bind("primary", options.port);
+      const listener: Listener = {
+        hostname: options.hostname,
+        port,
+        websockets: { drain: () => Promise.resolve(), cut() {}, describe: () => "" },
+        drain: () => Promise.resolve(kernel.close("primary", port)),
+        cut() {},
+        describe: () => "",
+      };
+      return Promise.resolve(listener);
+    },
+    onSignal: () => () => {},
+    exit: (code) => {
+      throw new Error(`exit(${code})`);
+    },
+    setExitCode() {},
+    env: () => undefined,
+    kill(pid) {
+      workers.find((worker) => worker.pid === pid)?.signal();
+    },
+    workersSharePortZero: kernel.clusterSharesZero,
+    startWorker(env) {
+      const worker = new FakeWorker(nextPid++, env, kernel);
+      workers.push(worker);
+      void script(worker);
+      return Promise.resolve(worker);
+    },
+  };
+  return { runtime, workers };
+}
+
+/** A logger that keeps its lines. */
+function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (message: string, _fields?: LogFields) =>
+    void lines.push(`${level}: ${message}`);
+  return {
+    lines,
+    debug: keep("debug"),
+    info: keep("info"),
+    warn: keep("warn"),
+    error: keep("error"),
+  };
+}
+
+const settings = (port: number) =>
+  resolveOptions(() => undefined, { port, workers: 2, handleSignals: false });
+
+describe("primaryService()", () => {
+  test("without a shared port 0, workers 2..N bind the port worker 1 bound, never free between", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 3, memoryLogger());
+    const info = await primary.start(new AbortController().signal);
+
+    assert.deepEqual(workers.map((worker) => worker.marker), [
+      { index: 1, port: 0 },
+      { index: 2, port: null },
+      { index: 3, port: null },
+    ]);
+    const port = info.port;
+    assert.deepEqual(workers[1]!.orders, [{ lifespanPrimary: "port", port }]);
+    assert.deepEqual(workers[2]!.orders, [{ lifespanPrimary: "port", port }]);
+    // Worker 1 found a free port and the others joined it while it held it.
+    assert.deepEqual(kernel.events, [
+      `worker 100 binds ${port} (free)`,
+      `worker 101 binds ${port}`,
+      `worker 102 binds ${port}`,
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("with node:cluster, every worker listens on port 0 and the cluster shares it", async () => {
+    const kernel = new Kernel(true);
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const { port } = await primary.start(new AbortController().signal);
+    assert.deepEqual(workers.map((worker) => worker.marker.port), [0, 0]);
+    assert.deepEqual(workers.map((worker) => worker.orders), [[], []]);
+    assert.deepEqual(kernel.events, [
+      `worker 100 binds ${port} (free)`,
+      `worker 101 binds ${port}`,
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a port given in the options goes to every worker at its start", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(8123), 2, memoryLogger());
+    assert.equal((await primary.start(new AbortController().signal)).port, 8123);
+    assert.deepEqual(workers.map((worker) => worker.marker.port), [8123, 8123]);
+    assert.ok(kernel.events.every((event) => !event.startsWith("primary")), kernel.events.join());
+    await primary.stop("test");
+  });
+});
