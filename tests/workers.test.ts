@@ -240,7 +240,7 @@ describe(`workers on ${runtimeName}`, () => {
         assert.equal(exit.code, 7, exit.stderr);
         assert.match(
           exit.stderr,
-          /Worker 2 of 2 \(pid \d+\) exited with code 7 at startup, its 6th exit within 10000 ms: giving up/,
+          /Worker 2 of 2 \(pid \d+\) exited with code 7 at startup, its 6th exit within 10000 ms of run time: giving up after 5 restarts/,
         );
         // Five restarts, each crashing at startup; none of them listened.
         assert.equal(pidsOf(exit.stdout, "crash").length, 5, exit.stdout.join("\n"));

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LogFields, Logger } from "../core/log.ts";
 import type { Listener, ListenOptions, Runtime, WorkerProcess } from "../runtimes/types.ts";
-import { primaryService } from "./primary.ts";
+import { exitCodes } from "./lifecycle.ts";
+import { primaryService, type RestartPolicy } from "./primary.ts";
 import { resolveOptions } from "./settings.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
@@ -241,5 +242,96 @@ describe("primaryService()", () => {
     assert.deepEqual(workers.map((worker) => worker.marker.port), [8123, 8123]);
     assert.ok(kernel.events.every((event) => !event.startsWith("primary")), kernel.events.join());
     await primary.stop("test");
+  });
+});
+
+/** Whether `primary.ended` settles within `ms`: a primary that never gives up fails, not hangs. */
+async function givesUpWithin(primary: { ended?: Promise<void> }, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([primary.ended!.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A fast policy: the same rules as the real one, in ms a test can wait. */
+const fast: RestartPolicy = {
+  minDelay: 5,
+  maxDelay: 40,
+  resetAfter: 1000,
+  burst: 3,
+  interval: 200,
+};
+
+/**
+ * Worker 2 serves, then crashes with code 7; every later worker 2 exits with 7 at startup
+ * after `startupMs`.
+ */
+function crashLoop(startupMs: number): Script {
+  let started = 0;
+  return async (worker) => {
+    if (worker.marker.index !== 2) return await serves(worker);
+    worker.report({ lifespanWorker: "ready" });
+    if (started++ === 0) {
+      await worker.listen();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, startupMs));
+    }
+    worker.exit(7);
+  };
+}
+
+describe("primaryService() restarting a worker", () => {
+  test("more than `burst` restarts within the interval: given up with its exit code", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, crashLoop(1));
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    await primary.start(new AbortController().signal);
+    const gaveUp = await givesUpWithin(primary, 5000);
+    const { error } = await primary.stop("test");
+    assert.ok(gaveUp);
+
+    // Worker 2's first process and its 3 restarts; the 4th exit gives up.
+    assert.equal(workers.filter((worker) => worker.marker.index === 2).length, 4);
+    assert.match(
+      String(error),
+      /Worker 2 of 2 \(pid \d+\) exited with code 7 at startup, its 4th exit within 200 ms of run time: giving up after 3 restarts/,
+    );
+    assert.equal(exitCodes.get(error as object), 7);
+    assert.deepEqual(
+      log.lines.filter((line) => line.includes("restarting")).map((line) =>
+        /in (\d+) ms/.exec(line)![1]
+      ),
+      ["5", "10", "20"],
+    );
+    // Worker 1 was asked to stop, over its channel.
+    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
+  });
+
+  test("the back-off delays between restarts do not count in the interval", {
+    timeout: 10_000,
+  }, async () => {
+    // Each process runs 20 ms; the delays (30, 60, 120 ms) stretch 4 exits over more than the
+    // 150 ms interval of wall time, and never fit 4 in it: they are given up all the same.
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, crashLoop(20));
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger(), {
+      ...fast,
+      minDelay: 30,
+      maxDelay: 120,
+      interval: 150,
+    });
+    const began = Date.now();
+    await primary.start(new AbortController().signal);
+    const gaveUp = await givesUpWithin(primary, 5000);
+    const { error } = await primary.stop("test");
+    assert.ok(gaveUp, "restarted on and on");
+    assert.ok(Date.now() - began > 210, "the exits spanned the delays");
+    assert.match(String(error), /giving up after 3 restarts/);
+    assert.equal(workers.length, 5);
   });
 });
