@@ -189,6 +189,54 @@ describe(`workers on ${runtimeName}`, () => {
     assert.equal((await child.exited).code, 0);
   });
 
+  test("CTRL + C: a late copy of the signal to the primary alone keeps the stop graceful", {
+    timeout: 60_000,
+  }, async () => {
+    const child = start({ options: { workers: 2 } });
+    const url = await child.url();
+    const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
+    const slow = get(`${url}/work?ms=1500&announce`);
+    await child.waitFor(/^working /);
+    // The terminal's CTRL + C reaches the whole process group at once...
+    signalEach([...workers, child.pid], "SIGINT");
+    // ...and a wrapper (npm, tsx) forwards it to the primary again, past the echo window.
+    await pause(300);
+    child.kill("SIGINT");
+    assert.deepEqual(await slow, {
+      status: 200,
+      body: (await child.waitFor(/^working /)).slice(8),
+    });
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    const once = Object.fromEntries(workers.map((pid) => [pid, 1]));
+    assert.deepEqual(counts(pidsOf(exit.stdout, "shutdown")), once);
+  });
+
+  test("a signal repeated to the primary alone: the first repeat is a copy, the next exits 130", {
+    timeout: 60_000,
+  }, async () => {
+    const child = start({ options: { workers: 2, gracefulTimeout: 20_000 } });
+    const url = await child.url();
+    const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
+    const long = get(`${url}/work?ms=10000&announce`).catch(() => undefined);
+    await child.waitFor(/^working /);
+    child.kill("SIGINT");
+    await pause(300);
+    child.kill("SIGINT");
+    await pause(300);
+    const third = performance.now();
+    child.kill("SIGINT");
+    const exit = await child.exited;
+    assert.equal(exit.code, 130, exit.stderr);
+    assert.ok(performance.now() - third < 2000);
+    assert.match(exit.stderr, /Received SIGINT again while the workers stop: taken as a copy/);
+    await long;
+    for (const pid of workers) {
+      for (let attempt = 0; !exited(pid) && attempt < 100; attempt++) await pause(20);
+      assert.ok(exited(pid), `worker ${pid} is still running`);
+    }
+  });
+
   test("CTRL + C twice: the primary exits 130 at once and the workers are gone", {
     timeout: 60_000,
   }, async () => {

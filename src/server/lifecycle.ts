@@ -42,6 +42,11 @@ export interface Service {
   stop(reason: string): Promise<StopReport>;
   /** Settles if the service ends by itself: the lifecycle then stops it. */
   readonly ended?: Promise<void>;
+  /**
+   * A signal came again while stopping, past the echo window: whether the process exits now.
+   * Without this method it does.
+   */
+  exitsOnRepeat?(signal: StopSignal): boolean;
   /** A second signal is about to end the process at once. */
   exitNow?(signal: StopSignal): void;
 }
@@ -104,6 +109,7 @@ export async function startLifecycle(
   if (options.handleSignals) {
     removers.push(...listenForSignals(runtime, log, {
       onStop: requestStop,
+      exitsOnRepeat: service.exitsOnRepeat?.bind(service),
       beforeExit: (signal) => service.exitNow?.(signal),
     }, options.signalEchoes));
   }

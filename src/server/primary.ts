@@ -10,7 +10,12 @@
  *   (with `reusePort`) and the primary sends it to the others.
  * - The primary asks workers to stop over the IPC channel, however it was asked (a signal,
  *   `options.signal`, `shutdown()`): a worker tells the primary asking again from a second
- *   CTRL + C of the user's, which it receives itself.
+ *   CTRL + C of the user's, which it receives itself. The primary cannot tell a second
+ *   CTRL + C from a copy of the first that a wrapper (npm, tsx) forwarded to it late, but its
+ *   workers can: a terminal sends CTRL + C to every process, so a worker ended by a repeated
+ *   signal (exit code 130 or 143) is the sign, and the primary then exits at once too. A signal
+ *   repeated to the primary alone is taken as such a copy, once; the one after it ends the
+ *   process.
  * - A worker that dies while serving is restarted after a back-off (100 ms, doubling to 10 s);
  *   one that has to be restarted more than `START_LIMIT_BURST` times within
  *   `START_LIMIT_INTERVAL` ms (systemd's defaults) is given up: the others stop and the
@@ -28,6 +33,7 @@ import type { Logger } from "../core/log.ts";
 import type { Runtime, WorkerProcess } from "../runtimes/types.ts";
 import { exitCodes, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
+import { EXIT_CODES } from "./signals.ts";
 import type { ListenInfo } from "./types.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
@@ -108,6 +114,11 @@ function isReport(message: unknown): message is Report {
   return typeof message === "object" && message !== null && "lifespanWorker" in message;
 }
 
+/** Whether a process exited as a second SIGINT or SIGTERM makes it (see `signals.ts`). */
+function isForcedExit(code: number | null): code is number {
+  return code === EXIT_CODES.SIGINT || code === EXIT_CODES.SIGTERM;
+}
+
 function describeExit({ code, signal }: Exit): string {
   return signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
 }
@@ -157,6 +168,10 @@ export function primaryService(
   const listening = new Promise<void>((resolve) => allListening = resolve);
   let stopBegan!: () => void;
   const stopping = new Promise<void>((resolve) => stopBegan = resolve);
+  /** Signals this process got again while stopping, past the echo window. */
+  let repeatedSignals = 0;
+  /** A worker that a repeated signal ended while stopping, and its exit code. */
+  let forced: { readonly worker: WorkerRecord; readonly code: number } | undefined;
 
   const name = (worker: WorkerRecord) =>
     `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
@@ -234,6 +249,11 @@ export function primaryService(
       // shutdown failure, since it never served. One that had shut down may still be killed by
       // a late CTRL + C of the user's, after it removed its signal listeners.
       const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
+      if (!clean && isForcedExit(exit.code)) {
+        forced ??= { worker, code: exit.code };
+        // This process got the signal again too: a second CTRL + C of the user's.
+        if (repeatedSignals > 0) exitWithForcedWorker();
+      }
       if (worker.listeningSince !== undefined && !clean) {
         stopFailures.push(new Error(`${name(worker)} ${describeExit(exit)} while shutting down`));
       }
@@ -359,19 +379,44 @@ export function primaryService(
 
     ended,
 
-    exitNow() {
-      for (const slot of slots) {
-        const pid = slot.worker?.pid;
-        if (pid === undefined) continue;
-        try {
-          // process.kill, not child.kill: Deno then reports the exit code the worker chose.
-          runtime.kill(pid, "SIGKILL");
-        } catch {
-          // It has just exited.
-        }
-      }
+    exitsOnRepeat(signal) {
+      repeatedSignals++;
+      if (forced !== undefined || repeatedSignals > 1) return true;
+      log.warn(
+        `Received ${signal} again while the workers stop: taken as a copy of the first (a ` +
+          `wrapper forwarding it), they go on stopping gracefully; send it once more to exit now`,
+        { signal },
+      );
+      return false;
     },
+
+    exitNow: killAll,
   };
+
+  /** Ends every worker at once: this process is about to exit. */
+  function killAll(): void {
+    for (const slot of slots) {
+      const pid = slot.worker?.pid;
+      if (pid === undefined) continue;
+      try {
+        // process.kill, not child.kill: Deno then reports the exit code the worker chose.
+        runtime.kill(pid, "SIGKILL");
+      } catch {
+        // It has just exited.
+      }
+    }
+  }
+
+  /** A second CTRL + C of the user's, which a worker exited on: this process exits now too. */
+  function exitWithForcedWorker(): void {
+    const { worker, code } = forced!;
+    log.error(`${name(worker)} exited on a repeated signal, as this process got one: exiting now`, {
+      worker: worker.slot.index,
+      code,
+    });
+    killAll();
+    runtime.exit(code);
+  }
 
   /** The error of the primary's start when `worker` failed at startup, with its exit code. */
   function startupFailure(worker: WorkerRecord, exit: Exit): LifespanError {

@@ -51,6 +51,9 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /**
    * Shut down gracefully on SIGINT and SIGTERM; a second signal exits at once (130 or 143).
+   * With `workers`, the primary takes a signal repeated to it alone as a copy of the first (a
+   * wrapper such as npm forwarding it), once: a second CTRL + C at a terminal reaches the
+   * workers too, and they and the primary exit at once.
    * @default {true}
    */
   handleSignals?: boolean;
@@ -85,8 +88,9 @@ export interface ServeOptions {
   /**
    * Processes serving the app on one shared port, each running its own startup and shutdown
    * (`"auto"`: one per CPU). This process then runs no lifespan itself: it starts the workers,
-   * forwards SIGINT and SIGTERM to them, restarts one that crashes, and settles `finished`
-   * once every worker has shut down. 1 serves in this process.
+   * asks them to stop on SIGINT and SIGTERM, restarts one that crashes (and gives up on one
+   * restarted more than 5 times within 10 s of its run time: the others stop and `finished`
+   * rejects), and settles `finished` once every worker has shut down. 1 serves in this process.
    * @default {1}
    */
   workers?: number | "auto";
