@@ -23,6 +23,12 @@
  *   processes ran, not the back-off delays between them: a worker that fails at every start
  *   is given up even when its startup is slow (with the delays, 5 restarts take 3.1 s, and a
  *   startup of more than about 1.2 s would never fit 6 exits into 10 s).
+ * - `reload()` (SIGHUP) replaces the workers one at a time: a new process for the place (so
+ *   it loads the code on disk now), on the same port; once it listens, the old one is told to
+ *   retire (drain and shut down as at a stop) and the next place follows once it has exited.
+ *   A new worker that fails at startup stops the reload: the workers not yet replaced keep
+ *   serving. Replacements are no restarts: they neither count towards the restart limit nor
+ *   wait for a back-off, and a place's restart history starts over with its new worker.
  *
  * Loaded only when `workers` is more than 1, so that a single process never loads it.
  *
@@ -75,10 +81,14 @@ interface Exit {
 interface WorkerRecord {
   readonly slot: Slot;
   readonly pid: number | undefined;
+  /** Whether a reload started it in place of the slot's worker. */
+  readonly replacing: boolean;
   /** Since when it listens; undefined before. */
   listeningSince?: number;
   /** Why it said its startup failed (or could not be started), if it did. */
   failure?: { readonly message: string; readonly hook?: string };
+  /** How it ended, once it has. */
+  exit?: Exit;
 }
 
 /** One worker process, as the primary sees it. */
@@ -88,10 +98,14 @@ interface Worker extends WorkerRecord {
   stopped?: boolean;
   /** Whether it was asked to stop. */
   stopAsked: boolean;
+  /** Whether a reload replaced it: it drains and stops, and is not restarted. */
+  retired: boolean;
   /** Whether it waits for the shared port. */
   waitsForPort: boolean;
   /** Orders kept until it is ready for them (it listens on its channel). */
   pending?: Order[];
+  /** Settles once it listens (true), or exits before (false). */
+  readonly listened: Promise<boolean>;
   /** Settles when it has exited. */
   readonly exited: Promise<Exit>;
 }
@@ -99,9 +113,12 @@ interface Worker extends WorkerRecord {
 /** One worker place: the process in it now, and its restart state. */
 interface Slot {
   readonly index: number;
+  /** The process serving (or starting to serve) in this place. */
   worker?: Worker;
-  /** True while a process is being started for it. */
-  spawning: boolean;
+  /** The process a reload is starting in this place, until it listens. */
+  replacement?: Worker;
+  /** How many processes are being started for it. */
+  spawning: number;
   restartDelay: number;
   restartTimer?: ReturnType<typeof setTimeout>;
   /** The ms its processes spent waiting for a restart: its run time is the rest. */
@@ -141,11 +158,13 @@ export function primaryService(
   const { hostname } = settings;
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
     index: i + 1,
-    spawning: false,
+    spawning: 0,
     restartDelay: policy.minDelay,
     waited: 0,
     restarts: [],
   }));
+  /** Every worker process that has not exited: serving, starting, or retiring. */
+  const live = new Set<Worker>();
   /** The port every worker binds, once known. */
   let port: number | undefined = settings.port === 0 ? undefined : settings.port;
   let phase = "starting" as "starting" | "serving" | "stopping";
@@ -153,13 +172,12 @@ export function primaryService(
   let failure: LifespanError | undefined;
   let end!: () => void;
   const ended = new Promise<void>((resolve) => end = resolve);
-  /** Settles once every slot is empty and none is being filled. */
+  /** Settles once no worker process is left and none is being started or waited for. */
   let allGone: Promise<void> | undefined;
   let settleAllGone: (() => void) | undefined;
   const checkAllGone = () => {
-    const empty = (slot: Slot) =>
-      slot.worker === undefined && !slot.spawning && slot.restartTimer === undefined;
-    if (slots.every(empty)) settleAllGone?.();
+    const idle = (slot: Slot) => slot.spawning === 0 && slot.restartTimer === undefined;
+    if (live.size === 0 && slots.every(idle)) settleAllGone?.();
   };
   /** Workers that stopped badly while shutting down. */
   const stopFailures: Error[] = [];
@@ -172,6 +190,9 @@ export function primaryService(
   let repeatedSignals = 0;
   /** A worker that a repeated signal ended while stopping, and its exit code. */
   let forced: { readonly worker: WorkerRecord; readonly code: number } | undefined;
+  /** The reload running, and the one asked for meanwhile, which follows it. */
+  let reloading: Promise<void> | undefined;
+  let nextReload: Promise<void> | undefined;
 
   const name = (worker: WorkerRecord) =>
     `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
@@ -183,10 +204,12 @@ export function primaryService(
       // Its channel has closed: it is exiting, and its "close" event comes next.
     }
   };
-  const askToStop = (worker: Worker) => {
+  const askToStop = (worker: Worker, retire = false) => {
     if (worker.stopAsked) return;
     worker.stopAsked = true;
-    if (worker.pending === undefined) return order(worker, { lifespanPrimary: "stop" });
+    if (worker.pending === undefined) {
+      return order(worker, { lifespanPrimary: retire ? "retire" : "stop" });
+    }
     // Not listening on its channel yet, so not started either: a message would be lost. The
     // signal stops it (gracefully, if it has installed its listeners meanwhile).
     try {
@@ -204,8 +227,8 @@ export function primaryService(
     for (const slot of slots) {
       clearTimeout(slot.restartTimer);
       slot.restartTimer = undefined;
-      if (slot.worker !== undefined) askToStop(slot.worker);
     }
+    for (const worker of live) askToStop(worker);
     checkAllGone();
   };
 
@@ -222,8 +245,8 @@ export function primaryService(
       worker.listeningSince = Date.now();
       if (port === undefined) {
         port = report.port;
-        for (const slot of slots) {
-          if (slot.worker?.waitsForPort) order(slot.worker, { lifespanPrimary: "port", port });
+        for (const other of live) {
+          if (other.waitsForPort) order(other, { lifespanPrimary: "port", port });
         }
       } else if (report.port !== port) {
         // node:cluster let go of port 0 when every worker had died: a restart got another.
@@ -233,22 +256,27 @@ export function primaryService(
           expectedPort: port,
         });
       }
-      if (phase === "serving") log.info(`${name(worker)} restarted and listening`);
+      if (phase === "serving" && !worker.replacing) {
+        log.info(`${name(worker)} restarted and listening`);
+      }
       if (--listenersLeft === 0) allListening();
     }
   };
 
   const onExit = (worker: WorkerRecord, exit: Exit) => {
     const { slot } = worker;
+    worker.exit = exit;
     if (slot.worker === worker) slot.worker = undefined;
+    if (slot.replacement === worker) slot.replacement = undefined;
+    // A worker shut down cleanly if it said so: one that had may still be killed by a late
+    // CTRL + C of the user's, after it removed its signal listeners.
+    const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
     if (phase === "starting") {
       failure ??= startupFailure(worker, exit);
       stopAll();
     } else if (phase === "stopping") {
       // A worker still starting when the stop came fails with "startup interrupted": not a
-      // shutdown failure, since it never served. One that had shut down may still be killed by
-      // a late CTRL + C of the user's, after it removed its signal listeners.
-      const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
+      // shutdown failure, since it never served.
       if (!clean && isForcedExit(exit.code)) {
         forced ??= { worker, code: exit.code };
         // This process got the signal again too: a second CTRL + C of the user's.
@@ -256,6 +284,20 @@ export function primaryService(
       }
       if (worker.listeningSince !== undefined && !clean) {
         stopFailures.push(new Error(`${name(worker)} ${describeExit(exit)} while shutting down`));
+      }
+    } else if ("retired" in worker && worker.retired) {
+      if (!clean) {
+        log.error(`${name(worker)} ${describeExit(exit)} while shutting down, replaced`, {
+          worker: slot.index,
+          code: exit.code,
+          signal: exit.signal,
+        });
+      }
+    } else if (worker.replacing && worker.listeningSince === undefined) {
+      // A reload's new worker that failed at startup: the reload reports it. Its place is
+      // empty only if the worker it was to replace died meanwhile: that one is restarted.
+      if (slot.worker === undefined && slot.spawning === 0 && slot.restartTimer === undefined) {
+        restart(worker, exit);
       }
     } else {
       restart(worker, exit);
@@ -285,22 +327,33 @@ export function primaryService(
       end();
       return;
     }
+    const fields = { worker: slot.index, code: exit.code, signal: exit.signal };
+    if (slot.replacement !== undefined) {
+      log.error(
+        `${name(worker)} ${describeExit(exit)} ${when}${why}: the new worker a reload is ` +
+          `starting (pid ${slot.replacement.pid}) takes its place`,
+        fields,
+      );
+      return;
+    }
     const delay = slot.restartDelay;
     slot.restartDelay = Math.min(delay * 2, policy.maxDelay);
     slot.waited += delay;
     log.error(`${name(worker)} ${describeExit(exit)} ${when}${why}: restarting it in ${delay} ms`, {
-      worker: slot.index,
-      code: exit.code,
-      signal: exit.signal,
+      ...fields,
       delayMs: delay,
     });
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
-      void spawn(slot);
+      void spawn(slot, false);
     }, delay);
   };
 
-  const spawn = async (slot: Slot): Promise<void> => {
+  /**
+   * Starts a process for `slot`: its worker, or with `replacing` the new worker a reload puts
+   * in its place. Resolves with it, or with what is known of it if it could not be started.
+   */
+  const spawn = async (slot: Slot, replacing: boolean): Promise<Worker | WorkerRecord> => {
     // Node's workers share port 0 through node:cluster (one handle for every worker that
     // listens on 0); elsewhere the first one picks a port and the others wait for it.
     const shared = runtime.workersSharePortZero;
@@ -310,37 +363,124 @@ export function primaryService(
       port: shared ? settings.port : waitsForPort ? null : port ?? 0,
     };
     let child: WorkerProcess;
-    slot.spawning = true;
+    slot.spawning++;
     try {
       child = await runtime.startWorker({ [WORKER_ENV]: JSON.stringify(marker) });
     } catch (error) {
-      slot.spawning = false;
+      slot.spawning--;
       const failure = { message: `cannot start it: ${String(error)}` };
-      onExit({ slot, pid: undefined, failure }, { code: 1, signal: null });
-      return;
+      const record: WorkerRecord = { slot, pid: undefined, replacing, failure };
+      onExit(record, { code: 1, signal: null });
+      return record;
     }
-    slot.spawning = false;
+    slot.spawning--;
+    let listened!: (listening: boolean) => void;
     const worker: Worker = {
       slot,
       child,
       pid: child.pid,
+      replacing,
       stopAsked: false,
+      retired: false,
       waitsForPort,
       pending: [],
+      listened: new Promise((resolve) => listened = resolve),
       exited: new Promise((resolve) => {
         child.on("close", (code, signal) => {
+          live.delete(worker);
+          listened(false);
           onExit(worker, { code, signal });
           resolve({ code, signal });
         });
       }),
     };
-    slot.worker = worker;
+    live.add(worker);
+    if (replacing) slot.replacement = worker;
+    else slot.worker = worker;
     child.on("message", (message) => {
-      if (isReport(message) && slot.worker === worker) onReport(worker, message);
+      if (!isReport(message) || !live.has(worker)) return;
+      onReport(worker, message);
+      if (message.lifespanWorker === "listening") listened(true);
     });
     // The port became known while it was being started, or a stop came meanwhile.
     if (waitsForPort && port !== undefined) order(worker, { lifespanPrimary: "port", port });
     if (phase === "stopping") askToStop(worker);
+    return worker;
+  };
+
+  /** Puts a new worker in `slot`'s place, then retires the one it replaces. */
+  const replace = async (slot: Slot): Promise<void> => {
+    // A restart waiting for its back-off is not needed: the new worker takes the place.
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    const fresh = await spawn(slot, true);
+    const listens = "listened" in fresh && await fresh.listened;
+    if (phase !== "serving") throw reloadInterrupted();
+    if (!listens) {
+      // A stop may have come and gone meanwhile; else this is the new version failing.
+      throw replacementFailure(fresh);
+    }
+    const worker = fresh as Worker;
+    const old = slot.worker;
+    slot.worker = worker;
+    slot.replacement = undefined;
+    // The new worker's restarts are counted from now: the old one's crashes are not its own.
+    slot.restartDelay = policy.minDelay;
+    slot.waited = 0;
+    slot.restarts = [];
+    if (old === undefined) {
+      log.info(`${name(worker)} listens in an empty place`, { worker: slot.index });
+      return;
+    }
+    log.info(`${name(worker)} listens: ${name(old)} drains and shuts down`, {
+      worker: slot.index,
+      pid: worker.pid,
+      replacedPid: old.pid,
+    });
+    old.retired = true;
+    askToStop(old, true);
+    await old.exited;
+  };
+
+  /** One reload: every place, one at a time. */
+  const rollWorkers = async (): Promise<void> => {
+    const began = Date.now();
+    log.info(`Reloading: replacing ${count} workers one at a time`, { workers: count });
+    for (const slot of slots) {
+      if (phase !== "serving") throw reloadInterrupted();
+      await replace(slot);
+    }
+    if (phase !== "serving") throw reloadInterrupted();
+    const ms = Date.now() - began;
+    log.info(`Reloaded: ${count} workers replaced in ${ms} ms`, { workers: count, durationMs: ms });
+  };
+
+  const reload = (): Promise<void> => {
+    if (phase !== "serving") {
+      const error = new Error(
+        `Cannot reload: the workers are ${phase === "starting" ? "still starting" : "stopping"}`,
+      );
+      log.warn(error.message);
+      return Promise.reject(error);
+    }
+    if (reloading === undefined) {
+      const running: Promise<void> = rollWorkers().catch((error: LifespanError) => {
+        if (phase !== "serving") log.warn(error.message);
+        else log.error(error.message, error instanceof StartupError ? { hook: error.hook } : {});
+        throw error;
+      }).finally(() => {
+        if (reloading === running) reloading = undefined;
+      });
+      return reloading = running;
+    }
+    // Asked again while reloading (a newer deploy, maybe): once this one is over, one more
+    // replaces every worker with the code on disk then. Later requests join that one.
+    log.info("Reload asked for while one runs: another follows once it is over");
+    const ignore = () => {};
+    return nextReload ??= reloading.then(ignore, ignore).then(() => {
+      nextReload = undefined;
+      return reload();
+    });
   };
 
   return {
@@ -348,7 +488,7 @@ export function primaryService(
       const onInterrupt = () => stopAll();
       interrupted.addEventListener("abort", onInterrupt, { once: true });
       try {
-        for (const slot of slots) void spawn(slot);
+        for (const slot of slots) void spawn(slot, false);
         if (interrupted.aborted) stopAll();
         // A failure or an interruption begins the stop before every worker listens.
         await Promise.race([listening, stopping]);
@@ -379,6 +519,8 @@ export function primaryService(
 
     ended,
 
+    reload,
+
     exitsOnRepeat(signal) {
       repeatedSignals++;
       if (forced !== undefined || repeatedSignals > 1) return true;
@@ -395,12 +537,11 @@ export function primaryService(
 
   /** Ends every worker at once: this process is about to exit. */
   function killAll(): void {
-    for (const slot of slots) {
-      const pid = slot.worker?.pid;
-      if (pid === undefined) continue;
+    for (const worker of live) {
+      if (worker.pid === undefined) continue;
       try {
         // process.kill, not child.kill: Deno then reports the exit code the worker chose.
-        runtime.kill(pid, "SIGKILL");
+        runtime.kill(worker.pid, "SIGKILL");
       } catch {
         // It has just exited.
       }
@@ -429,5 +570,27 @@ export function primaryService(
       : new LifespanError(message);
     exitCodes.set(error, exit.code !== null && exit.code !== 0 ? exit.code : 1);
     return error;
+  }
+
+  /** Why a reload stopped: the new worker of `worker.slot` did not come to listen. */
+  function replacementFailure(worker: WorkerRecord): LifespanError {
+    const { slot, failure: report, exit } = worker;
+    const what = report !== undefined
+      ? `failed at startup: ${report.message}`
+      : exit !== undefined
+      ? `${describeExit(exit)} before listening`
+      : "did not listen";
+    const replaced = slot.index - 1;
+    const message = `Reload stopped: the new ${name(worker)} ${what}. The workers it would ` +
+      `have replaced keep serving${
+        replaced > 0 ? ` (${replaced} of ${count} were replaced before it)` : ""
+      }`;
+    return report?.hook !== undefined
+      ? new StartupError(message, report.hook)
+      : new LifespanError(message);
+  }
+
+  function reloadInterrupted(): LifespanError {
+    return new LifespanError("Reload interrupted: the server is stopping");
   }
 }
