@@ -14,7 +14,10 @@ import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker
 
 /** Who holds which port, and every bind and close, in order. */
 class Kernel {
+  /** Binds and closes. */
   readonly events: string[] = [];
+  /** Binds and closes, and what happens to the workers: started, told, exited. */
+  readonly timeline: string[] = [];
   readonly #holders = new Map<number, Set<string>>();
   #nextPort = 40_000;
 
@@ -34,14 +37,19 @@ class Kernel {
     }
     const holders = this.#holders.get(port) ?? new Set();
     this.#holders.set(port, holders);
-    this.events.push(`${who} binds ${port}${holders.size === 0 ? " (free)" : ""}`);
+    this.#record(`${who} binds ${port}${holders.size === 0 ? " (free)" : ""}`);
     holders.add(who);
     return port;
   }
 
   close(who: string, port: number): void {
     this.#holders.get(port)?.delete(who);
-    this.events.push(`${who} closes ${port}`);
+    this.#record(`${who} closes ${port}`);
+  }
+
+  #record(event: string): void {
+    this.events.push(event);
+    this.timeline.push(event);
   }
 }
 
@@ -79,6 +87,7 @@ class FakeWorker implements WorkerProcess {
     if (this.exited) throw new Error("channel closed");
     const order = message as Order;
     this.orders.push(order);
+    this.kernel.timeline.push(`worker ${this.pid} told ${order.lifespanPrimary}`);
     // On the IPC channel, a message arrives later, never within the send.
     setTimeout(() => {
       this.#waiters.forEach((resolve) => resolve(order));
@@ -114,9 +123,12 @@ class FakeWorker implements WorkerProcess {
     return this.#port;
   }
 
-  /** Waits until asked to stop. */
-  async stopRequested(): Promise<void> {
-    while ((await this.nextOrder()).lifespanPrimary !== "stop");
+  /** Waits until asked to stop (or retire); resolves with which. */
+  async stopRequested(): Promise<Order["lifespanPrimary"]> {
+    for (;;) {
+      const { lifespanPrimary } = await this.nextOrder();
+      if (lifespanPrimary !== "port") return lifespanPrimary;
+    }
   }
 
   /** Closes its port, and exits with `code` once its last reports are on their way. */
@@ -125,6 +137,7 @@ class FakeWorker implements WorkerProcess {
     this.#port = undefined;
     setTimeout(() => {
       this.exited = true;
+      this.kernel.timeline.push(`worker ${this.pid} exits ${code}`);
       this.#listeners.close.forEach((listener) => listener(code, null));
     }, 1);
   }
@@ -135,6 +148,7 @@ type Close = (code: number | null, signal: string | null) => void;
 /** Serves until stopped: what every worker of a healthy app does. */
 const serves: Script = async (worker) => {
   worker.report({ lifespanWorker: "ready" });
+  await new Promise((resolve) => setTimeout(resolve, 2)); // its startup
   await worker.listen();
   await worker.stopRequested();
   worker.report({ lifespanWorker: "stopped", succeeded: true });
@@ -171,6 +185,7 @@ function fakeRuntime(kernel: Kernel, script: (worker: FakeWorker) => Promise<voi
     workersSharePortZero: kernel.clusterSharesZero,
     startWorker(env) {
       const worker = new FakeWorker(nextPid++, env, kernel);
+      kernel.timeline.push(`worker ${worker.pid} starts as ${worker.marker.index}`);
       workers.push(worker);
       void script(worker);
       return Promise.resolve(worker);
@@ -333,5 +348,152 @@ describe("primaryService() restarting a worker", () => {
     assert.ok(Date.now() - began > 210, "the exits spanned the delays");
     assert.match(String(error), /giving up after 3 restarts/);
     assert.equal(workers.length, 5);
+  });
+});
+
+/** Fails its startup as a bad deploy does, naming the hook. */
+const failsStartup: Script = async (worker) => {
+  worker.report({ lifespanWorker: "ready" });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  worker.report({
+    lifespanWorker: "failed",
+    message: "beforeServing hook connectDatabase threw: database is down",
+    hook: "connectDatabase",
+  });
+  worker.exit(1);
+};
+
+describe("primaryService() reloading", () => {
+  test("each new worker listens on the port before the one it replaces is told to retire", async () => {
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const { port } = await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    await primary.reload!();
+    assert.deepEqual(kernel.timeline, [
+      "worker 102 starts as 1",
+      `worker 102 binds ${port}`,
+      "worker 100 told retire",
+      `worker 100 closes ${port}`,
+      "worker 100 exits 0",
+      "worker 103 starts as 2",
+      `worker 103 binds ${port}`,
+      "worker 101 told retire",
+      `worker 101 closes ${port}`,
+      "worker 101 exits 0",
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a new worker failing its startup stops the reload; the old ones keep serving", async () => {
+    const deploy = { broken: false };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(
+      kernel,
+      (worker) => (deploy.broken ? failsStartup : serves)(worker),
+    );
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    deploy.broken = true;
+    const message = "Reload stopped: the new Worker 1 of 2 (pid 102) failed at startup: " +
+      "beforeServing hook connectDatabase threw: database is down. The workers it would have " +
+      "replaced keep serving";
+    await assert.rejects(primary.reload!(), {
+      name: "StartupError",
+      hook: "connectDatabase",
+      message,
+    });
+    assert.ok(log.lines.includes(`error: ${message}`), log.lines.join("\n"));
+    // No old worker was told anything; nothing was restarted.
+    assert.deepEqual(kernel.timeline, ["worker 102 starts as 1", "worker 102 exits 1"]);
+    assert.ok(!log.lines.some((line) => line.includes("restarting")), log.lines.join("\n"));
+    // The next deploy is a good one.
+    deploy.broken = false;
+    await primary.reload!();
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("replacements are no restarts: a place's restart history starts over with them", async () => {
+    // Worker 2 crashes 3 times (the burst) once listening; its place is reloaded; then its
+    // new worker crashes once: a 4th restart within the interval unless the reload reset it.
+    let crashes = 3;
+    let settled!: () => void;
+    const serving = new Promise<void>((resolve) => settled = resolve);
+    const script: Script = async (worker) => {
+      if (worker.marker.index !== 2) return await serves(worker);
+      worker.report({ lifespanWorker: "ready" });
+      await worker.listen();
+      if (crashes-- > 0) return worker.exit(7);
+      if (crashes === -1) settled();
+      await worker.stopRequested();
+      worker.report({ lifespanWorker: "stopped", succeeded: true });
+      worker.exit(0);
+    };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, script);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    let ended = false;
+    void primary.ended!.then(() => ended = true);
+    await primary.start(new AbortController().signal);
+    await serving;
+    for (let i = 0; i < 4; i++) await primary.reload!();
+    crashes = 1;
+    await primary.reload!();
+    const restarting = log.lines.filter((line) => line.includes("restarting it in"));
+    assert.equal(restarting.length, 4, log.lines.join("\n"));
+    assert.match(restarting.at(-1)!, /restarting it in 5 ms$/);
+    await givesUpWithin(primary, 100);
+    assert.equal(ended, false);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a stop during a reload wins: the reload rejects, and every worker stops", async () => {
+    let started!: () => void;
+    const replacementStarted = new Promise<void>((resolve) => started = resolve);
+    const script: Script = async (worker) => {
+      if (worker.pid < 102) return await serves(worker);
+      // A new worker still in its startup when the stop comes: it never listens.
+      worker.report({ lifespanWorker: "ready" });
+      started();
+      await worker.stopRequested();
+      worker.exit(1);
+    };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, script);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    await primary.start(new AbortController().signal);
+    const reloading = assert.rejects(primary.reload!(), {
+      message: "Reload interrupted: the server is stopping",
+    });
+    await replacementStarted;
+    assert.equal((await primary.stop("test")).error, undefined);
+    await reloading;
+    const exits = kernel.timeline.filter((event) => / exits /.test(event)).toSorted();
+    assert.deepEqual(exits, ["worker 100 exits 0", "worker 101 exits 0", "worker 102 exits 1"]);
+    await assert.rejects(primary.reload!(), { message: "Cannot reload: the workers are stopping" });
+  });
+
+  test("a reload asked for during one is queued once; later requests join the queued one", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const starting = primary.start(new AbortController().signal);
+    await assert.rejects(primary.reload!(), {
+      message: "Cannot reload: the workers are still starting",
+    });
+    await starting;
+    const first = primary.reload!();
+    const second = primary.reload!();
+    const third = primary.reload!();
+    assert.notEqual(first, second);
+    assert.equal(second, third);
+    await Promise.all([first, second]);
+    // 2 workers, replaced twice.
+    assert.equal(workers.length, 6);
+    assert.equal((await primary.stop("test")).error, undefined);
   });
 });
