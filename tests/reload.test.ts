@@ -5,9 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { App, serve } from "../mod.ts";
 import { Child } from "./child.ts";
 import { runtimeName } from "./helpers.ts";
 import { KeepAliveLoad } from "./load.ts";
@@ -100,6 +102,95 @@ describe(`reloading workers on ${runtimeName}`, () => {
     const once = Object.fromEntries(all.map((pid) => [pid, 1]));
     assert.deepEqual(counts(exit.stdout, "startup"), once);
     assert.deepEqual(counts(exit.stdout, "shutdown"), once);
+    // finished settled once, at the end: not at a reload.
+    assert.deepEqual(exit.stdout.filter((line) => line.startsWith("finished")), ["finished"]);
     assert.equal(exit.stdout.at(-1), "finished");
+  });
+
+  test(
+    "a new version failing its startup: reload() rejects naming the hook, the old ones serve on",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      using code = deployment();
+      const child = new Child(fixture, {
+        FIXTURE: JSON.stringify({
+          versionModule: code.module,
+          reloadOnSignal: true,
+          options: { workers: 2 },
+        }),
+      });
+      const url = await child.url();
+      const old = listening(await child.waitForCount(/^listening /, 2));
+      const load = new KeepAliveLoad(url, "/version", 4);
+      await load.more(200);
+      code.deploy("v2", true);
+      child.kill("SIGUSR2"); // the fixture calls server.reload()
+      const failed = await child.waitFor(/^reload failed /);
+      assert.match(
+        failed,
+        /^reload failed Reload stopped: the new Worker 1 of 2 \(pid \d+\) failed at startup: Startup failed: beforeServing hook connectDatabase threw: database is down\. The workers it would have replaced keep serving$/,
+      );
+      await load.more(200);
+      const report = await load.stop();
+      assert.deepEqual(report.failures, {});
+      const answers = new Set(report.outcomes.map((outcome) => outcome.ok && outcome.body));
+      assert.deepEqual([...answers].toSorted(), old.map((pid) => `${pid} v1`).toSorted());
+      assert.match(child.stderr, /Reload stopped: .*beforeServing hook connectDatabase threw/);
+
+      // The fixed version reloads.
+      code.deploy("v3");
+      child.kill("SIGUSR2");
+      assert.equal((await child.waitForCount(/^reload(ed$| failed )/, 2))[1], "reloaded");
+      child.kill("SIGTERM");
+      const exit = await child.exited;
+      assert.equal(exit.code, 0, exit.stderr);
+      const renewed = listening(exit.stdout).slice(2);
+      assert.equal(renewed.length, 2);
+      // The broken worker ran its startup, failed, and had nothing to shut down.
+      const started = Object.keys(counts(exit.stdout, "startup"));
+      const broken = started.filter((pid) => ![...old, ...renewed].includes(pid));
+      assert.equal(broken.length, 1, exit.stdout.join("\n"));
+      const once = Object.fromEntries([...old, ...renewed].map((pid) => [pid, 1]));
+      assert.deepEqual(counts(exit.stdout, "shutdown"), once);
+    },
+  );
+
+  test("SIGHUP to every process, as a terminal hanging up: one reload, no worker dies of it", {
+    timeout: 120_000,
+  }, async () => {
+    const child = new Child(fixture, { FIXTURE: JSON.stringify({ options: { workers: 2 } }) });
+    await child.url();
+    const old = listening(await child.waitForCount(/^listening /, 2));
+    for (const pid of [...old, child.pid]) process.kill(Number(pid), "SIGHUP");
+    await child.waitFor(/^Reloaded: /);
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.doesNotMatch(exit.stderr, /restarting|killed by/);
+    const all = listening(exit.stdout);
+    assert.equal(all.length, 4);
+    const once = Object.fromEntries(all.map((pid) => [pid, 1]));
+    assert.deepEqual(counts(exit.stdout, "shutdown"), once);
+  });
+
+  test("with workers: 1, SIGHUP keeps the runtime's default: it ends the process", {
+    timeout: 60_000,
+  }, async () => {
+    const child = new Child(fixture, { FIXTURE: JSON.stringify({ options: { workers: 1 } }) });
+    await child.url();
+    child.kill("SIGHUP");
+    const exit = await child.exited;
+    assert.equal(exit.signal, "SIGHUP", `${exit.code} ${exit.stderr}`);
+  });
+
+  test("reload() without workers rejects with an Error saying it needs workers >= 2", async () => {
+    await using server = await serve(new App(), { port: 0, handleSignals: false });
+    await assert.rejects(server.reload(), {
+      name: "Error",
+      message: "Cannot reload: reload() replaces worker processes and needs workers >= 2, and " +
+        "this server serves the app in its own process",
+    });
   });
 });
