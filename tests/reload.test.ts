@@ -135,8 +135,10 @@ describe(`reloading workers on ${runtimeName}`, () => {
       await load.more(200);
       const report = await load.stop();
       assert.deepEqual(report.failures, {});
-      const answers = new Set(report.outcomes.map((outcome) => outcome.ok && outcome.body));
-      assert.deepEqual([...answers].toSorted(), old.map((pid) => `${pid} v1`).toSorted());
+      // Only the old workers answered (the kernel may have given every connection to one).
+      const expected = old.map((pid) => `${pid} v1`);
+      const answers = [...new Set(report.outcomes.map((outcome) => outcome.ok && outcome.body))];
+      assert.ok(answers.every((answer) => expected.includes(String(answer))), answers.join());
       assert.match(child.stderr, /Reload stopped: .*beforeServing hook connectDatabase threw/);
 
       // The fixed version reloads.
