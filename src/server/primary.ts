@@ -475,12 +475,15 @@ export function primaryService(
     }
     // Asked again while reloading (a newer deploy, maybe): once this one is over, one more
     // replaces every worker with the code on disk then. Later requests join that one.
-    log.info("Reload asked for while one runs: another follows once it is over");
-    const ignore = () => {};
-    return nextReload ??= reloading.then(ignore, ignore).then(() => {
-      nextReload = undefined;
-      return reload();
-    });
+    if (nextReload === undefined) {
+      log.info("Reload asked for while one runs: another follows once it is over");
+      const ignore = () => {};
+      nextReload = reloading.then(ignore, ignore).then(() => {
+        nextReload = undefined;
+        return reload();
+      });
+    }
+    return nextReload;
   };
 
   return {
