@@ -254,7 +254,7 @@ describe(`workers on ${runtimeName}`, () => {
     signalEach([...workers, child.pid], "SIGINT");
     const exit = await child.exited;
     const took = performance.now() - second;
-    assert.equal(exit.code, 130, exit.stderr);
+    assert.equal(exit.code, 130, `${exit.signal} ${exit.stderr}`);
     assert.ok(took < 2000, `exited ${took} ms after the second CTRL + C`);
     assert.match(await long, /^failed /);
     for (const pid of workers) {
