@@ -51,7 +51,7 @@ describe(`reloading workers on ${runtimeName}`, () => {
     timeout: 120_000,
   }, async () => {
     using code = deployment();
-    const child = new Child(fixture, {
+    await using child = new Child(fixture, {
       FIXTURE: JSON.stringify({ versionModule: code.module, options: { workers: 2 } }),
     });
     const url = await child.url();
@@ -114,7 +114,7 @@ describe(`reloading workers on ${runtimeName}`, () => {
     },
     async () => {
       using code = deployment();
-      const child = new Child(fixture, {
+      await using child = new Child(fixture, {
         FIXTURE: JSON.stringify({
           versionModule: code.module,
           reloadOnSignal: true,
@@ -162,7 +162,9 @@ describe(`reloading workers on ${runtimeName}`, () => {
   test("SIGHUP to every process, as a terminal hanging up: one reload, no worker dies of it", {
     timeout: 120_000,
   }, async () => {
-    const child = new Child(fixture, { FIXTURE: JSON.stringify({ options: { workers: 2 } }) });
+    await using child = new Child(fixture, {
+      FIXTURE: JSON.stringify({ options: { workers: 2 } }),
+    });
     await child.url();
     const old = listening(await child.waitForCount(/^listening /, 2));
     for (const pid of [...old, child.pid]) process.kill(Number(pid), "SIGHUP");
@@ -180,7 +182,9 @@ describe(`reloading workers on ${runtimeName}`, () => {
   test("with workers: 1, SIGHUP keeps the runtime's default: it ends the process", {
     timeout: 60_000,
   }, async () => {
-    const child = new Child(fixture, { FIXTURE: JSON.stringify({ options: { workers: 1 } }) });
+    await using child = new Child(fixture, {
+      FIXTURE: JSON.stringify({ options: { workers: 1 } }),
+    });
     await child.url();
     child.kill("SIGHUP");
     const exit = await child.exited;

@@ -77,7 +77,7 @@ describe(`examples/systemd on ${runtimeName}`, () => {
       point("1.0.0");
 
       // ExecStart, with the unit's Environment (a free port instead of 8000).
-      const child = new Child(join(srv, "current", "app.ts"), { ...environment, PORT: "0" });
+      await using child = new Child(join(srv, "current", "app.ts"), { ...environment, PORT: "0" });
       const url = await child.url();
       const load = new KeepAliveLoad(url, "/", 4);
       await load.more(200);

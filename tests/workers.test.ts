@@ -179,7 +179,7 @@ describe(`workers on ${runtimeName}`, () => {
   test("with port 0 every worker listens on the port the primary reports", {
     timeout: 60_000,
   }, async () => {
-    const child = start({ options: { workers: 2 } });
+    await using child = start({ options: { workers: 2 } });
     const url = new URL(await child.url());
     const bound = listeners(await child.waitForCount(/^listening /, 2));
     assert.deepEqual(bound.map(({ worker }) => worker).toSorted(), [1, 2]);
@@ -192,7 +192,7 @@ describe(`workers on ${runtimeName}`, () => {
   test("CTRL + C: a late copy of the signal to the primary alone keeps the stop graceful", {
     timeout: 60_000,
   }, async () => {
-    const child = start({ options: { workers: 2 } });
+    await using child = start({ options: { workers: 2 } });
     const url = await child.url();
     const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
     const slow = get(`${url}/work?ms=1500&announce`);
@@ -215,7 +215,7 @@ describe(`workers on ${runtimeName}`, () => {
   test("a signal repeated to the primary alone: the first repeat is a copy, the next exits 130", {
     timeout: 60_000,
   }, async () => {
-    const child = start({ options: { workers: 2, gracefulTimeout: 20_000 } });
+    await using child = start({ options: { workers: 2, gracefulTimeout: 20_000 } });
     const url = await child.url();
     const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
     const long = get(`${url}/work?ms=10000&announce`).catch(() => undefined);
@@ -240,7 +240,7 @@ describe(`workers on ${runtimeName}`, () => {
   test("CTRL + C twice: the primary exits 130 at once and the workers are gone", {
     timeout: 60_000,
   }, async () => {
-    const child = start({ options: { workers: 2, gracefulTimeout: 20_000 } });
+    await using child = start({ options: { workers: 2, gracefulTimeout: 20_000 } });
     const url = await child.url();
     const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
     const long = get(`${url}/work?ms=10000&announce`).then(
@@ -274,7 +274,7 @@ describe(`workers on ${runtimeName}`, () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "lifespan-crash-"));
       try {
-        const child = start({
+        await using child = start({
           crashWorker: 2,
           crashFile: join(dir, "started"),
           options: { workers: 2 },
