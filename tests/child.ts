@@ -95,7 +95,7 @@ export class Child {
   }
 
   /** Sends a signal. `process.kill` rather than `child.kill`: see RUNTIME-NOTES (Deno). */
-  kill(signal: "SIGTERM" | "SIGINT"): void {
+  kill(signal: "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR2"): void {
     process.kill(this.#pid, signal);
   }
 

@@ -60,8 +60,8 @@ export interface Entry {
 export interface Runtime {
   /** Binds the socket; rejects (e.g. port in use) with nothing left open. */
   listen(options: ListenOptions): Promise<Listener>;
-  /** Adds a listener for a process signal; returns its remover. */
-  onSignal(signal: "SIGINT" | "SIGTERM", listener: () => void): () => void;
+  /** Adds a listener for a process signal; returns its remover (a no-op where it has none). */
+  onSignal(signal: "SIGINT" | "SIGTERM" | "SIGHUP", listener: () => void): () => void;
   /** Ends the process now with `code`. */
   exit(code: number): never;
   /** Sets the code the process exits with when its loop empties. */

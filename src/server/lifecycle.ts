@@ -42,6 +42,16 @@ export interface Service {
   stop(reason: string): Promise<StopReport>;
   /** Settles if the service ends by itself: the lifecycle then stops it. */
   readonly ended?: Promise<void>;
+  /**
+   * Replaces what serves without stopping serving (a primary's workers, one at a time);
+   * rejects if it could not, having logged why. A service that has it reloads on SIGHUP.
+   */
+  reload?(): Promise<void>;
+  /**
+   * A signal came again while stopping, past the echo window: whether the process exits now.
+   * Without this method it does.
+   */
+  exitsOnRepeat?(signal: StopSignal): boolean;
   /** A second signal is about to end the process at once. */
   exitNow?(signal: StopSignal): void;
 }
@@ -60,8 +70,15 @@ export interface Running {
 export interface LifecycleOptions {
   readonly runtime: Runtime;
   readonly log: Logger;
-  /** Stop on SIGINT and SIGTERM; a second one exits at once. */
+  /** Stop on SIGINT and SIGTERM; a second one exits at once. Reload on SIGHUP if it can. */
   readonly handleSignals: boolean;
+  /**
+   * Take no action on SIGHUP rather than die of it (a worker, whose primary reloads on it: a
+   * terminal that hangs up sends it to every process).
+   */
+  readonly ignoreHangup?: boolean;
+  /** Why `reload()` rejects when the service cannot reload, if not for having no workers. */
+  readonly reloadUnavailable?: string;
   /** Count a signal within 200 ms of the first as that one again (see `signals.ts`). */
   readonly signalEchoes: boolean;
   /** Aborting it asks for a stop. */
@@ -104,8 +121,19 @@ export async function startLifecycle(
   if (options.handleSignals) {
     removers.push(...listenForSignals(runtime, log, {
       onStop: requestStop,
+      exitsOnRepeat: service.exitsOnRepeat?.bind(service),
       beforeExit: (signal) => service.exitNow?.(signal),
     }, options.signalEchoes));
+  }
+  if (options.handleSignals && service.reload !== undefined) {
+    const reload = service.reload.bind(service);
+    removers.push(runtime.onSignal("SIGHUP", () => {
+      log.info("Received SIGHUP: reloading");
+      // Its failure is logged by the service, and the service goes on serving.
+      reload().catch(() => {});
+    }));
+  } else if (options.handleSignals && options.ignoreHangup) {
+    removers.push(runtime.onSignal("SIGHUP", () => log.debug("Received SIGHUP: ignored")));
   }
   for (const source of options.stopSources ?? []) removers.push(source(requestStop));
   if (signal !== undefined) {
@@ -165,7 +193,21 @@ export async function startLifecycle(
   }
   serving.stopUnattended = stopUnattended;
   if (reason !== undefined) stopUnattended();
-  const server: Server = { ...info, finished, shutdown, [Symbol.asyncDispose]: shutdown };
+  const reload = service.reload?.bind(service) ?? (() =>
+    Promise.reject(
+      new Error(
+        options.reloadUnavailable ??
+          "Cannot reload: reload() replaces worker processes and needs workers >= 2, and this " +
+            "server serves the app in its own process",
+      ),
+    ));
+  const server: Server = {
+    ...info,
+    finished,
+    shutdown,
+    reload,
+    [Symbol.asyncDispose]: shutdown,
+  };
   return {
     server,
     stopped,

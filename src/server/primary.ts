@@ -10,11 +10,25 @@
  *   (with `reusePort`) and the primary sends it to the others.
  * - The primary asks workers to stop over the IPC channel, however it was asked (a signal,
  *   `options.signal`, `shutdown()`): a worker tells the primary asking again from a second
- *   CTRL + C of the user's, which it receives itself.
+ *   CTRL + C of the user's, which it receives itself. The primary cannot tell a second
+ *   CTRL + C from a copy of the first that a wrapper (npm, tsx) forwarded to it late, but its
+ *   workers can: a terminal sends CTRL + C to every process, so a worker ended by a repeated
+ *   signal (exit code 130 or 143) is the sign, and the primary then exits at once too. A signal
+ *   repeated to the primary alone is taken as such a copy, once; the one after it ends the
+ *   process.
  * - A worker that dies while serving is restarted after a back-off (100 ms, doubling to 10 s);
  *   one that has to be restarted more than `START_LIMIT_BURST` times within
  *   `START_LIMIT_INTERVAL` ms (systemd's defaults) is given up: the others stop and the
- *   primary fails with that worker's exit code.
+ *   primary fails with that worker's exit code. The window counts the time the worker's
+ *   processes ran, not the back-off delays between them: a worker that fails at every start
+ *   is given up even when its startup is slow (with the delays, 5 restarts take 3.1 s, and a
+ *   startup of more than about 1.2 s would never fit 6 exits into 10 s).
+ * - `reload()` (SIGHUP) replaces the workers one at a time: a new process for the place (so
+ *   it loads the code on disk now), on the same port; once it listens, the old one is told to
+ *   retire (drain and shut down as at a stop) and the next place follows once it has exited.
+ *   A new worker that fails at startup stops the reload: the workers not yet replaced keep
+ *   serving. Replacements are no restarts: they neither count towards the restart limit nor
+ *   wait for a back-off, and a place's restart history starts over with its new worker.
  *
  * Loaded only when `workers` is more than 1, so that a single process never loads it.
  *
@@ -25,18 +39,37 @@ import type { Logger } from "../core/log.ts";
 import type { Runtime, WorkerProcess } from "../runtimes/types.ts";
 import { exitCodes, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
+import { EXIT_CODES } from "./signals.ts";
 import type { ListenInfo } from "./types.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
-/** First delay before restarting a worker that died; doubled at each death, up to the max. */
-const RESTART_DELAY_MIN = 100;
-const RESTART_DELAY_MAX = 10_000;
-/** A worker that served this long before dying was healthy: its back-off starts over. */
-const RESTART_RESET_AFTER = 10_000;
 /** More restarts of one worker than this within `START_LIMIT_INTERVAL` ms: give up. */
 export const START_LIMIT_BURST = 5;
-/** The window of `START_LIMIT_BURST`, in ms. */
+/** The window of `START_LIMIT_BURST`, in ms of the worker's run time. */
 export const START_LIMIT_INTERVAL = 10_000;
+
+/** When a worker that died is restarted, and when it is given up. */
+export interface RestartPolicy {
+  /** The first delay before a restart, in ms; doubled at each death, up to `maxDelay`. */
+  readonly minDelay: number;
+  /** The longest delay before a restart, in ms. */
+  readonly maxDelay: number;
+  /** A worker that served this long (ms) before dying was healthy: its back-off starts over. */
+  readonly resetAfter: number;
+  /** More restarts than this within `interval` ms of run time: give up. */
+  readonly burst: number;
+  /** The window of `burst`, in ms, the back-off delays not counted. */
+  readonly interval: number;
+}
+
+/** The restart policy of every primary: tests pass a faster one. */
+export const RESTART_POLICY: RestartPolicy = {
+  minDelay: 100,
+  maxDelay: 10_000,
+  resetAfter: 10_000,
+  burst: START_LIMIT_BURST,
+  interval: START_LIMIT_INTERVAL,
+};
 
 /** How a worker process ended. */
 interface Exit {
@@ -48,10 +81,14 @@ interface Exit {
 interface WorkerRecord {
   readonly slot: Slot;
   readonly pid: number | undefined;
+  /** Whether a reload started it in place of the slot's worker. */
+  readonly replacing: boolean;
   /** Since when it listens; undefined before. */
   listeningSince?: number;
   /** Why it said its startup failed (or could not be started), if it did. */
   failure?: { readonly message: string; readonly hook?: string };
+  /** How it ended, once it has. */
+  exit?: Exit;
 }
 
 /** One worker process, as the primary sees it. */
@@ -61,10 +98,14 @@ interface Worker extends WorkerRecord {
   stopped?: boolean;
   /** Whether it was asked to stop. */
   stopAsked: boolean;
+  /** Whether a reload replaced it: it drains and stops, and is not restarted. */
+  retired: boolean;
   /** Whether it waits for the shared port. */
   waitsForPort: boolean;
   /** Orders kept until it is ready for them (it listens on its channel). */
   pending?: Order[];
+  /** Settles once it listens (true), or exits before (false). */
+  readonly listened: Promise<boolean>;
   /** Settles when it has exited. */
   readonly exited: Promise<Exit>;
 }
@@ -72,17 +113,27 @@ interface Worker extends WorkerRecord {
 /** One worker place: the process in it now, and its restart state. */
 interface Slot {
   readonly index: number;
+  /** The process serving (or starting to serve) in this place. */
   worker?: Worker;
-  /** True while a process is being started for it. */
-  spawning: boolean;
+  /** The process a reload is starting in this place, until it listens. */
+  replacement?: Worker;
+  /** How many processes are being started for it. */
+  spawning: number;
   restartDelay: number;
   restartTimer?: ReturnType<typeof setTimeout>;
-  /** When it was restarted, within the last `START_LIMIT_INTERVAL` ms. */
+  /** The ms its processes spent waiting for a restart: its run time is the rest. */
+  waited: number;
+  /** When it was restarted (on its run-time clock), within the policy's interval. */
   restarts: number[];
 }
 
 function isReport(message: unknown): message is Report {
   return typeof message === "object" && message !== null && "lifespanWorker" in message;
+}
+
+/** Whether a process exited as a second SIGINT or SIGTERM makes it (see `signals.ts`). */
+function isForcedExit(code: number | null): code is number {
+  return code === EXIT_CODES.SIGINT || code === EXIT_CODES.SIGTERM;
 }
 
 function describeExit({ code, signal }: Exit): string {
@@ -102,14 +153,18 @@ export function primaryService(
   settings: Settings,
   count: number,
   log: Logger,
+  policy: RestartPolicy = RESTART_POLICY,
 ): Service {
   const { hostname } = settings;
   const slots: Slot[] = Array.from({ length: count }, (_, i) => ({
     index: i + 1,
-    spawning: false,
-    restartDelay: RESTART_DELAY_MIN,
+    spawning: 0,
+    restartDelay: policy.minDelay,
+    waited: 0,
     restarts: [],
   }));
+  /** Every worker process that has not exited: serving, starting, or retiring. */
+  const live = new Set<Worker>();
   /** The port every worker binds, once known. */
   let port: number | undefined = settings.port === 0 ? undefined : settings.port;
   let phase = "starting" as "starting" | "serving" | "stopping";
@@ -117,13 +172,12 @@ export function primaryService(
   let failure: LifespanError | undefined;
   let end!: () => void;
   const ended = new Promise<void>((resolve) => end = resolve);
-  /** Settles once every slot is empty and none is being filled. */
+  /** Settles once no worker process is left and none is being started or waited for. */
   let allGone: Promise<void> | undefined;
   let settleAllGone: (() => void) | undefined;
   const checkAllGone = () => {
-    const empty = (slot: Slot) =>
-      slot.worker === undefined && !slot.spawning && slot.restartTimer === undefined;
-    if (slots.every(empty)) settleAllGone?.();
+    const idle = (slot: Slot) => slot.spawning === 0 && slot.restartTimer === undefined;
+    if (live.size === 0 && slots.every(idle)) settleAllGone?.();
   };
   /** Workers that stopped badly while shutting down. */
   const stopFailures: Error[] = [];
@@ -132,6 +186,13 @@ export function primaryService(
   const listening = new Promise<void>((resolve) => allListening = resolve);
   let stopBegan!: () => void;
   const stopping = new Promise<void>((resolve) => stopBegan = resolve);
+  /** Signals this process got again while stopping, past the echo window. */
+  let repeatedSignals = 0;
+  /** A worker that a repeated signal ended while stopping, and its exit code. */
+  let forced: { readonly worker: WorkerRecord; readonly code: number } | undefined;
+  /** The reload running, and the one asked for meanwhile, which follows it. */
+  let reloading: Promise<void> | undefined;
+  let nextReload: Promise<void> | undefined;
 
   const name = (worker: WorkerRecord) =>
     `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
@@ -143,10 +204,12 @@ export function primaryService(
       // Its channel has closed: it is exiting, and its "close" event comes next.
     }
   };
-  const askToStop = (worker: Worker) => {
+  const askToStop = (worker: Worker, retire = false) => {
     if (worker.stopAsked) return;
     worker.stopAsked = true;
-    if (worker.pending === undefined) return order(worker, { lifespanPrimary: "stop" });
+    if (worker.pending === undefined) {
+      return order(worker, { lifespanPrimary: retire ? "retire" : "stop" });
+    }
     // Not listening on its channel yet, so not started either: a message would be lost. The
     // signal stops it (gracefully, if it has installed its listeners meanwhile).
     try {
@@ -164,8 +227,8 @@ export function primaryService(
     for (const slot of slots) {
       clearTimeout(slot.restartTimer);
       slot.restartTimer = undefined;
-      if (slot.worker !== undefined) askToStop(slot.worker);
     }
+    for (const worker of live) askToStop(worker);
     checkAllGone();
   };
 
@@ -182,8 +245,8 @@ export function primaryService(
       worker.listeningSince = Date.now();
       if (port === undefined) {
         port = report.port;
-        for (const slot of slots) {
-          if (slot.worker?.waitsForPort) order(slot.worker, { lifespanPrimary: "port", port });
+        for (const other of live) {
+          if (other.waitsForPort) order(other, { lifespanPrimary: "port", port });
         }
       } else if (report.port !== port) {
         // node:cluster let go of port 0 when every worker had died: a restart got another.
@@ -193,24 +256,48 @@ export function primaryService(
           expectedPort: port,
         });
       }
-      if (phase === "serving") log.info(`${name(worker)} restarted and listening`);
+      if (phase === "serving" && !worker.replacing) {
+        log.info(`${name(worker)} restarted and listening`);
+      }
       if (--listenersLeft === 0) allListening();
     }
   };
 
   const onExit = (worker: WorkerRecord, exit: Exit) => {
     const { slot } = worker;
+    worker.exit = exit;
     if (slot.worker === worker) slot.worker = undefined;
+    if (slot.replacement === worker) slot.replacement = undefined;
+    // A worker shut down cleanly if it said so: one that had may still be killed by a late
+    // CTRL + C of the user's, after it removed its signal listeners.
+    const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
     if (phase === "starting") {
       failure ??= startupFailure(worker, exit);
       stopAll();
     } else if (phase === "stopping") {
       // A worker still starting when the stop came fails with "startup interrupted": not a
-      // shutdown failure, since it never served. One that had shut down may still be killed by
-      // a late CTRL + C of the user's, after it removed its signal listeners.
-      const clean = exit.code === 0 || ("stopped" in worker && worker.stopped === true);
+      // shutdown failure, since it never served.
+      if (!clean && isForcedExit(exit.code)) {
+        forced ??= { worker, code: exit.code };
+        // This process got the signal again too: a second CTRL + C of the user's.
+        if (repeatedSignals > 0) exitWithForcedWorker();
+      }
       if (worker.listeningSince !== undefined && !clean) {
         stopFailures.push(new Error(`${name(worker)} ${describeExit(exit)} while shutting down`));
+      }
+    } else if ("retired" in worker && worker.retired) {
+      if (!clean) {
+        log.error(`${name(worker)} ${describeExit(exit)} while shutting down, replaced`, {
+          worker: slot.index,
+          code: exit.code,
+          signal: exit.signal,
+        });
+      }
+    } else if (worker.replacing && worker.listeningSince === undefined) {
+      // A reload's new worker that failed at startup: the reload reports it. Its place is
+      // empty only if the worker it was to replace died meanwhile: that one is restarted.
+      if (slot.worker === undefined && slot.spawning === 0 && slot.restartTimer === undefined) {
+        restart(worker, exit);
       }
     } else {
       restart(worker, exit);
@@ -222,36 +309,51 @@ export function primaryService(
     const { slot } = worker;
     const now = Date.now();
     const served = worker.listeningSince;
-    if (served !== undefined && now - served >= RESTART_RESET_AFTER) {
-      slot.restartDelay = RESTART_DELAY_MIN;
+    if (served !== undefined && now - served >= policy.resetAfter) {
+      slot.restartDelay = policy.minDelay;
     }
-    slot.restarts = [...slot.restarts.filter((at) => now - at < START_LIMIT_INTERVAL), now];
+    const clock = now - slot.waited;
+    slot.restarts = [...slot.restarts.filter((at) => clock - at < policy.interval), clock];
     const when = served === undefined ? "at startup" : "while serving";
     const why = worker.failure === undefined ? "" : ` (${worker.failure.message})`;
-    if (slot.restarts.length > START_LIMIT_BURST) {
-      const message = `${name(worker)} ${describeExit(exit)} ${when}${why}, its ` +
-        `${slot.restarts.length}th exit within ${START_LIMIT_INTERVAL} ms: giving up`;
-      log.error(message, { worker: slot.index, code: exit.code, signal: exit.signal });
-      failure = new LifespanError(message);
+    if (slot.restarts.length > policy.burst) {
+      // Logged once, by the lifecycle that this failure ends.
+      failure = new LifespanError(
+        `${name(worker)} ${describeExit(exit)} ${when}${why}, its ${slot.restarts.length}th ` +
+          `exit within ${policy.interval} ms of run time: giving up after ${policy.burst} ` +
+          "restarts",
+      );
       exitCodes.set(failure, exit.code !== null && exit.code !== 0 ? exit.code : 1);
       end();
       return;
     }
+    const fields = { worker: slot.index, code: exit.code, signal: exit.signal };
+    if (slot.replacement !== undefined) {
+      log.error(
+        `${name(worker)} ${describeExit(exit)} ${when}${why}: the new worker a reload is ` +
+          `starting (pid ${slot.replacement.pid}) takes its place`,
+        fields,
+      );
+      return;
+    }
     const delay = slot.restartDelay;
-    slot.restartDelay = Math.min(delay * 2, RESTART_DELAY_MAX);
+    slot.restartDelay = Math.min(delay * 2, policy.maxDelay);
+    slot.waited += delay;
     log.error(`${name(worker)} ${describeExit(exit)} ${when}${why}: restarting it in ${delay} ms`, {
-      worker: slot.index,
-      code: exit.code,
-      signal: exit.signal,
+      ...fields,
       delayMs: delay,
     });
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = undefined;
-      void spawn(slot);
+      void spawn(slot, false);
     }, delay);
   };
 
-  const spawn = async (slot: Slot): Promise<void> => {
+  /**
+   * Starts a process for `slot`: its worker, or with `replacing` the new worker a reload puts
+   * in its place. Resolves with it, or with what is known of it if it could not be started.
+   */
+  const spawn = async (slot: Slot, replacing: boolean): Promise<Worker | WorkerRecord> => {
     // Node's workers share port 0 through node:cluster (one handle for every worker that
     // listens on 0); elsewhere the first one picks a port and the others wait for it.
     const shared = runtime.workersSharePortZero;
@@ -261,37 +363,127 @@ export function primaryService(
       port: shared ? settings.port : waitsForPort ? null : port ?? 0,
     };
     let child: WorkerProcess;
-    slot.spawning = true;
+    slot.spawning++;
     try {
       child = await runtime.startWorker({ [WORKER_ENV]: JSON.stringify(marker) });
     } catch (error) {
-      slot.spawning = false;
+      slot.spawning--;
       const failure = { message: `cannot start it: ${String(error)}` };
-      onExit({ slot, pid: undefined, failure }, { code: 1, signal: null });
-      return;
+      const record: WorkerRecord = { slot, pid: undefined, replacing, failure };
+      onExit(record, { code: 1, signal: null });
+      return record;
     }
-    slot.spawning = false;
+    slot.spawning--;
+    let listened!: (listening: boolean) => void;
     const worker: Worker = {
       slot,
       child,
       pid: child.pid,
+      replacing,
       stopAsked: false,
+      retired: false,
       waitsForPort,
       pending: [],
+      listened: new Promise((resolve) => listened = resolve),
       exited: new Promise((resolve) => {
         child.on("close", (code, signal) => {
+          live.delete(worker);
+          listened(false);
           onExit(worker, { code, signal });
           resolve({ code, signal });
         });
       }),
     };
-    slot.worker = worker;
+    live.add(worker);
+    if (replacing) slot.replacement = worker;
+    else slot.worker = worker;
     child.on("message", (message) => {
-      if (isReport(message) && slot.worker === worker) onReport(worker, message);
+      if (!isReport(message) || !live.has(worker)) return;
+      onReport(worker, message);
+      if (message.lifespanWorker === "listening") listened(true);
     });
     // The port became known while it was being started, or a stop came meanwhile.
     if (waitsForPort && port !== undefined) order(worker, { lifespanPrimary: "port", port });
     if (phase === "stopping") askToStop(worker);
+    return worker;
+  };
+
+  /** Puts a new worker in `slot`'s place, then retires the one it replaces. */
+  const replace = async (slot: Slot): Promise<void> => {
+    // A restart waiting for its back-off is not needed: the new worker takes the place.
+    clearTimeout(slot.restartTimer);
+    slot.restartTimer = undefined;
+    const fresh = await spawn(slot, true);
+    const listens = "listened" in fresh && await fresh.listened;
+    if (phase !== "serving") throw reloadInterrupted();
+    if (!listens) {
+      // A stop may have come and gone meanwhile; else this is the new version failing.
+      throw replacementFailure(fresh);
+    }
+    const worker = fresh as Worker;
+    const old = slot.worker;
+    slot.worker = worker;
+    slot.replacement = undefined;
+    // The new worker's restarts are counted from now: the old one's crashes are not its own.
+    slot.restartDelay = policy.minDelay;
+    slot.waited = 0;
+    slot.restarts = [];
+    if (old === undefined) {
+      log.info(`${name(worker)} listens in an empty place`, { worker: slot.index });
+      return;
+    }
+    log.info(`${name(worker)} listens: ${name(old)} drains and shuts down`, {
+      worker: slot.index,
+      pid: worker.pid,
+      replacedPid: old.pid,
+    });
+    old.retired = true;
+    askToStop(old, true);
+    await old.exited;
+  };
+
+  /** One reload: every place, one at a time. */
+  const rollWorkers = async (): Promise<void> => {
+    const began = Date.now();
+    log.info(`Reloading: replacing ${count} workers one at a time`, { workers: count });
+    for (const slot of slots) {
+      if (phase !== "serving") throw reloadInterrupted();
+      await replace(slot);
+    }
+    if (phase !== "serving") throw reloadInterrupted();
+    const ms = Date.now() - began;
+    log.info(`Reloaded: ${count} workers replaced in ${ms} ms`, { workers: count, durationMs: ms });
+  };
+
+  const reload = (): Promise<void> => {
+    if (phase !== "serving") {
+      const error = new Error(
+        `Cannot reload: the workers are ${phase === "starting" ? "still starting" : "stopping"}`,
+      );
+      log.warn(error.message);
+      return Promise.reject(error);
+    }
+    if (reloading === undefined) {
+      const running: Promise<void> = rollWorkers().catch((error: LifespanError) => {
+        if (phase !== "serving") log.warn(error.message);
+        else log.error(error.message, error instanceof StartupError ? { hook: error.hook } : {});
+        throw error;
+      }).finally(() => {
+        if (reloading === running) reloading = undefined;
+      });
+      return reloading = running;
+    }
+    // Asked again while reloading (a newer deploy, maybe): once this one is over, one more
+    // replaces every worker with the code on disk then. Later requests join that one.
+    if (nextReload === undefined) {
+      log.info("Reload asked for while one runs: another follows once it is over");
+      const ignore = () => {};
+      nextReload = reloading.then(ignore, ignore).then(() => {
+        nextReload = undefined;
+        return reload();
+      });
+    }
+    return nextReload;
   };
 
   return {
@@ -299,7 +491,7 @@ export function primaryService(
       const onInterrupt = () => stopAll();
       interrupted.addEventListener("abort", onInterrupt, { once: true });
       try {
-        for (const slot of slots) void spawn(slot);
+        for (const slot of slots) void spawn(slot, false);
         if (interrupted.aborted) stopAll();
         // A failure or an interruption begins the stop before every worker listens.
         await Promise.race([listening, stopping]);
@@ -330,19 +522,45 @@ export function primaryService(
 
     ended,
 
-    exitNow() {
-      for (const slot of slots) {
-        const pid = slot.worker?.pid;
-        if (pid === undefined) continue;
-        try {
-          // process.kill, not child.kill: Deno then reports the exit code the worker chose.
-          runtime.kill(pid, "SIGKILL");
-        } catch {
-          // It has just exited.
-        }
-      }
+    reload,
+
+    exitsOnRepeat(signal) {
+      repeatedSignals++;
+      if (forced !== undefined || repeatedSignals > 1) return true;
+      log.warn(
+        `Received ${signal} again while the workers stop: taken as a copy of the first (a ` +
+          `wrapper forwarding it), they go on stopping gracefully; send it once more to exit now`,
+        { signal },
+      );
+      return false;
     },
+
+    exitNow: killAll,
   };
+
+  /** Ends every worker at once: this process is about to exit. */
+  function killAll(): void {
+    for (const worker of live) {
+      if (worker.pid === undefined) continue;
+      try {
+        // process.kill, not child.kill: Deno then reports the exit code the worker chose.
+        runtime.kill(worker.pid, "SIGKILL");
+      } catch {
+        // It has just exited.
+      }
+    }
+  }
+
+  /** A second CTRL + C of the user's, which a worker exited on: this process exits now too. */
+  function exitWithForcedWorker(): void {
+    const { worker, code } = forced!;
+    log.error(`${name(worker)} exited on a repeated signal, as this process got one: exiting now`, {
+      worker: worker.slot.index,
+      code,
+    });
+    killAll();
+    runtime.exit(code);
+  }
 
   /** The error of the primary's start when `worker` failed at startup, with its exit code. */
   function startupFailure(worker: WorkerRecord, exit: Exit): LifespanError {
@@ -355,5 +573,27 @@ export function primaryService(
       : new LifespanError(message);
     exitCodes.set(error, exit.code !== null && exit.code !== 0 ? exit.code : 1);
     return error;
+  }
+
+  /** Why a reload stopped: the new worker of `worker.slot` did not come to listen. */
+  function replacementFailure(worker: WorkerRecord): LifespanError {
+    const { slot, failure: report, exit } = worker;
+    const what = report !== undefined
+      ? `failed at startup: ${report.message}`
+      : exit !== undefined
+      ? `${describeExit(exit)} before listening`
+      : "did not listen";
+    const replaced = slot.index - 1;
+    const message = `Reload stopped: the new ${name(worker)} ${what}. The workers it would ` +
+      `have replaced keep serving${
+        replaced > 0 ? ` (${replaced} of ${count} were replaced before it)` : ""
+      }`;
+    return report?.hook !== undefined
+      ? new StartupError(message, report.hook)
+      : new LifespanError(message);
+  }
+
+  function reloadInterrupted(): LifespanError {
+    return new LifespanError("Reload interrupted: the server is stopping");
   }
 }

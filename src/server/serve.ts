@@ -48,6 +48,9 @@ async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): P
     return await startLifecycle(service, {
       ...lifecycle,
       signalEchoes: false,
+      ignoreHangup: true,
+      reloadUnavailable: "Cannot reload: this process is a worker; reload its primary " +
+        "(SIGHUP, or server.reload() there)",
       stopSources: [(requestStop) => link.onStopRequest(requestStop)],
       onListen: undefined, // the primary's, once every worker listens
     });

@@ -9,11 +9,12 @@ import { lifespanOf } from "../core/lifespan.ts";
 import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
+import { handingOver, HANDOVER_MAX } from "./handover.ts";
 import { withHealth } from "./health.ts";
 import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
 import type { Fetchable } from "./types.ts";
-import type { PrimaryLink } from "./worker.ts";
+import { type PrimaryLink, RETIRED } from "./worker.ts";
 
 /** Serves `app` in this process; `link` when this process is a worker of a primary. */
 export function singleService(
@@ -28,7 +29,10 @@ export function singleService(
   let listener: Listener | undefined;
   let serving = false;
   // An App's own handler: `app.fetch` would take the request for one of the runtime's own.
-  const handler: Handler = lifespan?.handler ?? ((request, env) => app.fetch(request, env));
+  const appHandler: Handler = lifespan?.handler ?? ((request, env) => app.fetch(request, env));
+  // A worker may be replaced by a reload: it hands its clients over before its drain.
+  const handover = link === undefined ? undefined : handingOver(appHandler);
+  const handler = handover?.handler ?? appHandler;
 
   /** The app's shutdown, as a report: it never rejects. */
   const shutdownLifespan = async (): Promise<StopReport> => {
@@ -86,12 +90,16 @@ export function singleService(
       return { hostname, port: bound, url: formatUrl(hostname, bound, secure) };
     },
 
-    async stop() {
-      serving = false;
+    async stop(reason) {
+      // A worker that a reload replaced: the server as a whole goes on serving, so readiness
+      // stays up, and no load balancer has to notice anything before the listener closes.
+      const retired = reason === RETIRED;
+      if (!retired) serving = false;
       lifespan?.beginShutdown();
       let report: StopReport = { leftRunning: false };
       try {
-        if (settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
+        if (!retired && settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
+        if (retired) await handover?.handOver(Math.min(HANDOVER_MAX, settings.gracefulTimeout));
         const drained = await drain(
           [listener!, listener!.websockets],
           settings.gracefulTimeout,

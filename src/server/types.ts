@@ -51,6 +51,9 @@ export interface ServeOptions {
   signal?: AbortSignal;
   /**
    * Shut down gracefully on SIGINT and SIGTERM; a second signal exits at once (130 or 143).
+   * With `workers`, the primary takes a signal repeated to it alone as a copy of the first (a
+   * wrapper such as npm forwarding it), once: a second CTRL + C at a terminal reaches the
+   * workers too, and they and the primary exit at once.
    * @default {true}
    */
   handleSignals?: boolean;
@@ -85,8 +88,9 @@ export interface ServeOptions {
   /**
    * Processes serving the app on one shared port, each running its own startup and shutdown
    * (`"auto"`: one per CPU). This process then runs no lifespan itself: it starts the workers,
-   * forwards SIGINT and SIGTERM to them, restarts one that crashes, and settles `finished`
-   * once every worker has shut down. 1 serves in this process.
+   * asks them to stop on SIGINT and SIGTERM, restarts one that crashes (and gives up on one
+   * restarted more than 5 times within 10 s of its run time: the others stop and `finished`
+   * rejects), and settles `finished` once every worker has shut down. 1 serves in this process.
    * @default {1}
    */
   workers?: number | "auto";
@@ -104,6 +108,37 @@ export interface Server extends ListenInfo {
   readonly finished: Promise<void>;
   /** Starts a graceful shutdown (once) and resolves when it is finished. */
   shutdown(): Promise<void>;
+  /**
+   * Replaces the workers one at a time, without dropping a request, as SIGHUP to the primary
+   * does: a new process for each place (it loads the code as it is on disk now, so a deployed
+   * update takes effect) runs its startup and binds the port, and only then does the worker it
+   * replaces drain and shut down (its shutdown runs once). Resolves once every worker has been
+   * replaced; the server keeps serving throughout, and `finished` does not settle.
+   *
+   * Rejects, having logged why, if a new worker fails its startup (the reload stops there and
+   * the workers not yet replaced keep serving: a bad deploy does not take the service down), or
+   * if the server stops meanwhile (the stop wins). A reload asked for while one runs is queued:
+   * one more follows it, so that every worker then runs the code on disk at the time of the
+   * last request; the promises of all requests made meanwhile settle with that one.
+   *
+   * Only a primary (`workers` of 2 or more) can reload: elsewhere (one process, or a worker)
+   * it rejects with an `Error`, and SIGHUP keeps the runtime's default.
+   *
+   * @example Reload after a deploy
+   * ```ts
+   * import { App, serve } from "@lifespan/hono";
+   *
+   * const app = new App();
+   * const server = await serve(app, { port: 0, workers: 2 });
+   * try {
+   *   await server.reload(); // every worker now runs the code as it is on disk
+   * } catch (error) {
+   *   console.error(error); // e.g. a new worker failed its startup: the old ones still serve
+   * }
+   * await server.shutdown();
+   * ```
+   */
+  reload(): Promise<void>;
   /** Shuts down at the end of an `await using` block. */
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -21,7 +21,12 @@ export interface WorkerMarker {
 /** What the primary tells a worker over the IPC channel. */
 export type Order =
   | { readonly lifespanPrimary: "port"; readonly port: number }
-  | { readonly lifespanPrimary: "stop" };
+  | { readonly lifespanPrimary: "stop" }
+  /** Stop: a new worker took this one's place (a reload), the server as a whole goes on. */
+  | { readonly lifespanPrimary: "retire" };
+
+/** The stop reason of a worker that a reload replaced (see `single.ts`). */
+export const RETIRED = "a reload (a new worker took its place)";
 
 /** What a worker tells its primary over the IPC channel. */
 export type Report =
@@ -47,8 +52,8 @@ export interface PrimaryLink {
   /** Tells the primary the shutdown is over, and whether it succeeded; resolves once sent. */
   stopped(succeeded: boolean): Promise<void>;
   /**
-   * Calls `requestStop` when the primary asks this worker to stop (however often it asks) or
-   * goes away. Returns its remover, which also lets the process exit although the channel is
+   * Calls `requestStop` when the primary asks this worker to stop (however often it asks; with
+   * `RETIRED` when a reload replaced it) or goes away. Returns its remover, which also lets the process exit although the channel is
    * open.
    */
   onStopRequest(requestStop: (reason: string) => void): () => void;
@@ -98,7 +103,9 @@ export function joinPrimary(marker: string | undefined): PrimaryLink | undefined
     stopped: (succeeded) => send({ lifespanWorker: "stopped", succeeded }),
     onStopRequest(requestStop) {
       const onOrder = (message: unknown) => {
-        if (isOrder(message) && message.lifespanPrimary === "stop") requestStop("the primary");
+        if (!isOrder(message)) return;
+        if (message.lifespanPrimary === "stop") requestStop("the primary");
+        else if (message.lifespanPrimary === "retire") requestStop(RETIRED);
       };
       const onGone = () => requestStop("the primary exiting");
       process.on("message", onOrder);

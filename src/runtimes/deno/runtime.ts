@@ -32,7 +32,7 @@ export const runtime: Runtime = {
     try {
       Deno.addSignalListener(signal, listener);
     } catch {
-      return () => {}; // SIGTERM does not exist on Windows
+      return () => {}; // SIGTERM and SIGHUP do not exist on Windows
     }
     return () => Deno.removeSignalListener(signal, listener);
   },

@@ -1,0 +1,499 @@
+/**
+ * The primary of workers against a fake runtime: fake worker processes driven by a script,
+ * and a fake kernel that records who holds which port, so that what the real runtimes hide
+ * (the order of binds and closes, the messages on the IPC channel) can be asserted.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { LogFields, Logger } from "../core/log.ts";
+import type { Listener, ListenOptions, Runtime, WorkerProcess } from "../runtimes/types.ts";
+import { exitCodes } from "./lifecycle.ts";
+import { primaryService, type RestartPolicy } from "./primary.ts";
+import { resolveOptions } from "./settings.ts";
+import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
+
+/** Who holds which port, and every bind and close, in order. */
+class Kernel {
+  /** Binds and closes. */
+  readonly events: string[] = [];
+  /** Binds and closes, and what happens to the workers: started, told, exited. */
+  readonly timeline: string[] = [];
+  readonly #holders = new Map<number, Set<string>>();
+  #nextPort = 40_000;
+
+  /**
+   * `clusterSharesZero`: port 0 bound by a worker while another holds the port its port 0
+   * became is that same port, as node:cluster's shared handle gives it.
+   */
+  constructor(readonly clusterSharesZero = false) {}
+
+  /** Binds `port` (0: a free one, or the cluster's) for `who`; returns the port bound. */
+  bind(who: string, port: number): number {
+    if (port === 0) {
+      const shared = this.clusterSharesZero && who !== "primary"
+        ? [...this.#holders].find(([, holders]) => holders.size > 0)?.[0]
+        : undefined;
+      port = shared ?? this.#nextPort++;
+    }
+    const holders = this.#holders.get(port) ?? new Set();
+    this.#holders.set(port, holders);
+    this.#record(`${who} binds ${port}${holders.size === 0 ? " (free)" : ""}`);
+    holders.add(who);
+    return port;
+  }
+
+  close(who: string, port: number): void {
+    this.#holders.get(port)?.delete(who);
+    this.#record(`${who} closes ${port}`);
+  }
+
+  #record(event: string): void {
+    this.events.push(event);
+    this.timeline.push(event);
+  }
+}
+
+/** What a fake worker does once started, told its marker; the default serves until stopped. */
+type Script = (worker: FakeWorker) => Promise<void>;
+
+/** A worker process as the primary sees it, played by a script. */
+class FakeWorker implements WorkerProcess {
+  readonly marker: WorkerMarker;
+  readonly orders: Order[] = [];
+  readonly #listeners: { message: ((message: unknown) => void)[]; close: Close[] } = {
+    message: [],
+    close: [],
+  };
+  #waiters: ((order: Order) => void)[] = [];
+  #port: number | undefined;
+  exited = false;
+
+  constructor(
+    readonly pid: number,
+    env: Record<string, string>,
+    readonly kernel: Kernel,
+  ) {
+    this.marker = JSON.parse(env[WORKER_ENV]!);
+  }
+
+  on(event: "message", listener: (message: unknown) => void): this;
+  on(event: "close", listener: Close): this;
+  on(event: "message" | "close", listener: ((message: unknown) => void) | Close): this {
+    (this.#listeners[event] as unknown[]).push(listener);
+    return this;
+  }
+
+  send(message: unknown): boolean {
+    if (this.exited) throw new Error("channel closed");
+    const order = message as Order;
+    this.orders.push(order);
+    this.kernel.timeline.push(`worker ${this.pid} told ${order.lifespanPrimary}`);
+    // On the IPC channel, a message arrives later, never within the send.
+    setTimeout(() => {
+      this.#waiters.forEach((resolve) => resolve(order));
+      this.#waiters = [];
+    });
+    return true;
+  }
+
+  /** The next order, or a stop if the primary signals this worker. */
+  nextOrder(): Promise<Order> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** SIGTERM from the primary: taken as a stop, as a worker with its listeners does. */
+  signal(): void {
+    this.#waiters.forEach((resolve) => resolve({ lifespanPrimary: "stop" }));
+    this.#waiters = [];
+  }
+
+  report(report: Report): void {
+    setTimeout(() => this.#listeners.message.forEach((listener) => listener(report)));
+  }
+
+  /** Binds its port (waiting for the primary to send it when told to) and says so. */
+  async listen(): Promise<number> {
+    let port = this.marker.port;
+    while (port === null) {
+      const order = await this.nextOrder();
+      if (order.lifespanPrimary === "port") port = order.port;
+    }
+    this.#port = this.kernel.bind(`worker ${this.pid}`, port);
+    this.report({ lifespanWorker: "listening", port: this.#port });
+    return this.#port;
+  }
+
+  /** Waits until asked to stop (or retire); resolves with which. */
+  async stopRequested(): Promise<Order["lifespanPrimary"]> {
+    for (;;) {
+      const { lifespanPrimary } = await this.nextOrder();
+      if (lifespanPrimary !== "port") return lifespanPrimary;
+    }
+  }
+
+  /** Closes its port, and exits with `code` once its last reports are on their way. */
+  exit(code: number): void {
+    if (this.#port !== undefined) this.kernel.close(`worker ${this.pid}`, this.#port);
+    this.#port = undefined;
+    setTimeout(() => {
+      this.exited = true;
+      this.kernel.timeline.push(`worker ${this.pid} exits ${code}`);
+      this.#listeners.close.forEach((listener) => listener(code, null));
+    }, 1);
+  }
+}
+
+type Close = (code: number | null, signal: string | null) => void;
+
+/** Serves until stopped: what every worker of a healthy app does. */
+const serves: Script = async (worker) => {
+  worker.report({ lifespanWorker: "ready" });
+  await new Promise((resolve) => setTimeout(resolve, 2)); // its startup
+  await worker.listen();
+  await worker.stopRequested();
+  worker.report({ lifespanWorker: "stopped", succeeded: true });
+  worker.exit(0);
+};
+
+/** A runtime whose workers are fake ones, played by `script`. */
+function fakeRuntime(kernel: Kernel, script: (worker: FakeWorker) => Promise<void> = serves) {
+  const workers: FakeWorker[] = [];
+  let nextPid = 100;
+  const runtime: Runtime = {
+    // A primary that binds the port itself (to learn a free one) goes through here.
+    listen(options: ListenOptions): Promise<Listener> {
+      const port = kernel.bind("primary", options.port);
+      const listener: Listener = {
+        hostname: options.hostname,
+        port,
+        websockets: { drain: () => Promise.resolve(), cut() {}, describe: () => "" },
+        drain: () => Promise.resolve(kernel.close("primary", port)),
+        cut() {},
+        describe: () => "",
+      };
+      return Promise.resolve(listener);
+    },
+    onSignal: () => () => {},
+    exit: (code) => {
+      throw new Error(`exit(${code})`);
+    },
+    setExitCode() {},
+    env: () => undefined,
+    kill(pid) {
+      workers.find((worker) => worker.pid === pid)?.signal();
+    },
+    workersSharePortZero: kernel.clusterSharesZero,
+    startWorker(env) {
+      const worker = new FakeWorker(nextPid++, env, kernel);
+      kernel.timeline.push(`worker ${worker.pid} starts as ${worker.marker.index}`);
+      workers.push(worker);
+      void script(worker);
+      return Promise.resolve(worker);
+    },
+  };
+  return { runtime, workers };
+}
+
+/** A logger that keeps its lines. */
+function memoryLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (message: string, _fields?: LogFields) =>
+    void lines.push(`${level}: ${message}`);
+  return {
+    lines,
+    debug: keep("debug"),
+    info: keep("info"),
+    warn: keep("warn"),
+    error: keep("error"),
+  };
+}
+
+const settings = (port: number) =>
+  resolveOptions(() => undefined, { port, workers: 2, handleSignals: false });
+
+describe("primaryService()", () => {
+  test("without a shared port 0, workers 2..N bind the port worker 1 bound, never free between", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 3, memoryLogger());
+    const info = await primary.start(new AbortController().signal);
+
+    assert.deepEqual(workers.map((worker) => worker.marker), [
+      { index: 1, port: 0 },
+      { index: 2, port: null },
+      { index: 3, port: null },
+    ]);
+    const port = info.port;
+    assert.deepEqual(workers[1]!.orders, [{ lifespanPrimary: "port", port }]);
+    assert.deepEqual(workers[2]!.orders, [{ lifespanPrimary: "port", port }]);
+    // Worker 1 found a free port and the others joined it while it held it.
+    assert.deepEqual(kernel.events, [
+      `worker 100 binds ${port} (free)`,
+      `worker 101 binds ${port}`,
+      `worker 102 binds ${port}`,
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("with node:cluster, every worker listens on port 0 and the cluster shares it", async () => {
+    const kernel = new Kernel(true);
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const { port } = await primary.start(new AbortController().signal);
+    assert.deepEqual(workers.map((worker) => worker.marker.port), [0, 0]);
+    assert.deepEqual(workers.map((worker) => worker.orders), [[], []]);
+    assert.deepEqual(kernel.events, [
+      `worker 100 binds ${port} (free)`,
+      `worker 101 binds ${port}`,
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a port given in the options goes to every worker at its start", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(8123), 2, memoryLogger());
+    assert.equal((await primary.start(new AbortController().signal)).port, 8123);
+    assert.deepEqual(workers.map((worker) => worker.marker.port), [8123, 8123]);
+    assert.ok(kernel.events.every((event) => !event.startsWith("primary")), kernel.events.join());
+    await primary.stop("test");
+  });
+});
+
+/** Whether `primary.ended` settles within `ms`: a primary that never gives up fails, not hangs. */
+async function givesUpWithin(primary: { ended?: Promise<void> }, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([primary.ended!.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A fast policy: the same rules as the real one, in ms a test can wait. */
+const fast: RestartPolicy = {
+  minDelay: 5,
+  maxDelay: 40,
+  resetAfter: 1000,
+  burst: 3,
+  interval: 200,
+};
+
+/**
+ * Worker 2 serves, then crashes with code 7; every later worker 2 exits with 7 at startup
+ * after `startupMs`.
+ */
+function crashLoop(startupMs: number): Script {
+  let started = 0;
+  return async (worker) => {
+    if (worker.marker.index !== 2) return await serves(worker);
+    worker.report({ lifespanWorker: "ready" });
+    if (started++ === 0) {
+      await worker.listen();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, startupMs));
+    }
+    worker.exit(7);
+  };
+}
+
+describe("primaryService() restarting a worker", () => {
+  test("more than `burst` restarts within the interval: given up with its exit code", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, crashLoop(1));
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    await primary.start(new AbortController().signal);
+    const gaveUp = await givesUpWithin(primary, 5000);
+    const { error } = await primary.stop("test");
+    assert.ok(gaveUp);
+
+    // Worker 2's first process and its 3 restarts; the 4th exit gives up.
+    assert.equal(workers.filter((worker) => worker.marker.index === 2).length, 4);
+    assert.match(
+      String(error),
+      /Worker 2 of 2 \(pid \d+\) exited with code 7 at startup, its 4th exit within 200 ms of run time: giving up after 3 restarts/,
+    );
+    assert.equal(exitCodes.get(error as object), 7);
+    assert.deepEqual(
+      log.lines.filter((line) => line.includes("restarting")).map((line) =>
+        /in (\d+) ms/.exec(line)![1]
+      ),
+      ["5", "10", "20"],
+    );
+    // Worker 1 was asked to stop, over its channel.
+    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
+  });
+
+  test("the back-off delays between restarts do not count in the interval", {
+    timeout: 10_000,
+  }, async () => {
+    // Each process runs 20 ms; the delays (30, 60, 120 ms) stretch 4 exits over more than the
+    // 150 ms interval of wall time, and never fit 4 in it: they are given up all the same.
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, crashLoop(20));
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger(), {
+      ...fast,
+      minDelay: 30,
+      maxDelay: 120,
+      interval: 150,
+    });
+    const began = Date.now();
+    await primary.start(new AbortController().signal);
+    const gaveUp = await givesUpWithin(primary, 5000);
+    const { error } = await primary.stop("test");
+    assert.ok(gaveUp, "restarted on and on");
+    assert.ok(Date.now() - began > 210, "the exits spanned the delays");
+    assert.match(String(error), /giving up after 3 restarts/);
+    assert.equal(workers.length, 5);
+  });
+});
+
+/** Fails its startup as a bad deploy does, naming the hook. */
+const failsStartup: Script = async (worker) => {
+  worker.report({ lifespanWorker: "ready" });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  worker.report({
+    lifespanWorker: "failed",
+    message: "beforeServing hook connectDatabase threw: database is down",
+    hook: "connectDatabase",
+  });
+  worker.exit(1);
+};
+
+describe("primaryService() reloading", () => {
+  test("each new worker listens on the port before the one it replaces is told to retire", async () => {
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const { port } = await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    await primary.reload!();
+    assert.deepEqual(kernel.timeline, [
+      "worker 102 starts as 1",
+      `worker 102 binds ${port}`,
+      "worker 100 told retire",
+      `worker 100 closes ${port}`,
+      "worker 100 exits 0",
+      "worker 103 starts as 2",
+      `worker 103 binds ${port}`,
+      "worker 101 told retire",
+      `worker 101 closes ${port}`,
+      "worker 101 exits 0",
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a new worker failing its startup stops the reload; the old ones keep serving", async () => {
+    const deploy = { broken: false };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(
+      kernel,
+      (worker) => (deploy.broken ? failsStartup : serves)(worker),
+    );
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    deploy.broken = true;
+    const message = "Reload stopped: the new Worker 1 of 2 (pid 102) failed at startup: " +
+      "beforeServing hook connectDatabase threw: database is down. The workers it would have " +
+      "replaced keep serving";
+    await assert.rejects(primary.reload!(), {
+      name: "StartupError",
+      hook: "connectDatabase",
+      message,
+    });
+    assert.ok(log.lines.includes(`error: ${message}`), log.lines.join("\n"));
+    // No old worker was told anything; nothing was restarted.
+    assert.deepEqual(kernel.timeline, ["worker 102 starts as 1", "worker 102 exits 1"]);
+    assert.ok(!log.lines.some((line) => line.includes("restarting")), log.lines.join("\n"));
+    // The next deploy is a good one.
+    deploy.broken = false;
+    await primary.reload!();
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("replacements are no restarts: a place's restart history starts over with them", async () => {
+    // Worker 2 crashes 3 times (the burst) once listening; its place is reloaded; then its
+    // new worker crashes once: a 4th restart within the interval unless the reload reset it.
+    let crashes = 3;
+    let settled!: () => void;
+    const serving = new Promise<void>((resolve) => settled = resolve);
+    const script: Script = async (worker) => {
+      if (worker.marker.index !== 2) return await serves(worker);
+      worker.report({ lifespanWorker: "ready" });
+      await worker.listen();
+      if (crashes-- > 0) return worker.exit(7);
+      if (crashes === -1) settled();
+      await worker.stopRequested();
+      worker.report({ lifespanWorker: "stopped", succeeded: true });
+      worker.exit(0);
+    };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, script);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    let ended = false;
+    void primary.ended!.then(() => ended = true);
+    await primary.start(new AbortController().signal);
+    await serving;
+    for (let i = 0; i < 4; i++) await primary.reload!();
+    crashes = 1;
+    await primary.reload!();
+    const restarting = log.lines.filter((line) => line.includes("restarting it in"));
+    assert.equal(restarting.length, 4, log.lines.join("\n"));
+    assert.match(restarting.at(-1)!, /restarting it in 5 ms$/);
+    await givesUpWithin(primary, 100);
+    assert.equal(ended, false);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a stop during a reload wins: the reload rejects, and every worker stops", async () => {
+    let started!: () => void;
+    const replacementStarted = new Promise<void>((resolve) => started = resolve);
+    const script: Script = async (worker) => {
+      if (worker.pid < 102) return await serves(worker);
+      // A new worker still in its startup when the stop comes: it never listens.
+      worker.report({ lifespanWorker: "ready" });
+      started();
+      await worker.stopRequested();
+      worker.exit(1);
+    };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, script);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    await primary.start(new AbortController().signal);
+    const reloading = assert.rejects(primary.reload!(), {
+      message: "Reload interrupted: the server is stopping",
+    });
+    await replacementStarted;
+    assert.equal((await primary.stop("test")).error, undefined);
+    await reloading;
+    const exits = kernel.timeline.filter((event) => / exits /.test(event)).toSorted();
+    assert.deepEqual(exits, ["worker 100 exits 0", "worker 101 exits 0", "worker 102 exits 1"]);
+    await assert.rejects(primary.reload!(), { message: "Cannot reload: the workers are stopping" });
+  });
+
+  test("a reload asked for during one is queued once; later requests join the queued one", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    const starting = primary.start(new AbortController().signal);
+    await assert.rejects(primary.reload!(), {
+      message: "Cannot reload: the workers are still starting",
+    });
+    await starting;
+    const first = primary.reload!();
+    const second = primary.reload!();
+    const third = primary.reload!();
+    assert.notEqual(first, second);
+    assert.equal(second, third);
+    await Promise.all([first, second]);
+    // 2 workers, replaced twice.
+    assert.equal(workers.length, 6);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+});
