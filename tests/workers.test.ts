@@ -1,30 +1,18 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, test } from "node:test";
 import { App, serve } from "../mod.ts";
 import { Child } from "./child.ts";
+import { get } from "./http.ts";
 import { runtimeName } from "./helpers.ts";
 
 const fixture = new URL("./fixtures/workers.ts", import.meta.url).pathname;
 
 function start(config: Record<string, unknown>): Child {
   return new Child(fixture, { FIXTURE: JSON.stringify(config) });
-}
-
-/** A GET over a fresh connection: with reusePort, the kernel spreads connections, not requests. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    httpRequest(url, { agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8").on("data", (chunk) => body += chunk);
-      response.on("end", () => resolve({ status: response.statusCode!, body }));
-      response.on("error", reject);
-    }).on("error", reject).end();
-  });
 }
 
 /** Sends requests until every pid in `expected` has answered one; all must be 200. */

@@ -15,25 +15,13 @@
  *
  * @module
  */
+import { closingConnection } from "../runtimes/responses.ts";
 import type { Handler } from "../runtimes/types.ts";
 
 /** No request for this many ms: no client is busy on a connection to this worker. */
 export const HANDOVER_QUIET = 100;
 /** The longest a handover waits for a quiet moment (a client that keeps coming, say). */
 export const HANDOVER_MAX = 1000;
-
-/** `response`, asking the client to close the connection; a copy if its headers are frozen. */
-function closingConnection(response: Response): Response {
-  if (response.status === 101) return response;
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    const copy = new Response(response.body, response);
-    copy.headers.set("connection", "close");
-    return copy;
-  }
-}
 
 /** A handler that can hand its clients over: `handler` as is until `handOver()` is called. */
 export function handingOver(handler: Handler): {

@@ -4,20 +4,8 @@
  *
  * @module
  */
+import { closingConnection } from "../responses.ts";
 import { hasStreamBody } from "./_internals.ts";
-
-/** `response` with `Connection: close`; a copy when its headers are immutable. */
-function closingConnection(response: Response): Response {
-  if (response.status === 101) return response;
-  try {
-    response.headers.set("connection", "close");
-    return response;
-  } catch {
-    const copy = new Response(response.body, response);
-    copy.headers.set("connection", "close");
-    return copy;
-  }
-}
 
 /**
  * The requests a grace period may have to end: handlers still running, bodies still streaming.
