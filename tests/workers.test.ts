@@ -200,6 +200,35 @@ describe(`workers on ${runtimeName}`, () => {
     assert.deepEqual(counts(pidsOf(exit.stdout, "shutdown")), once);
   });
 
+  test("CTRL + C: a worker that exited before the primary saw it leaves the stop graceful", {
+    timeout: 60_000,
+  }, async () => {
+    await using child = start({ options: { workers: 2 } });
+    const url = await child.url();
+    const workers = pidsOf(await child.waitForCount(/^listening /, 2), "listening");
+    const slow = get(`${url}/work?ms=1500&announce`).catch((error: Error) => error);
+    const busy = (await child.waitFor(/^working /)).slice(8);
+    const idle = workers.find((pid) => pid !== busy)!;
+    // The primary is held still while the idle worker stops and exits, so that when it goes on
+    // its own SIGINT and that worker's exit are both waiting for it: the order in which a busy
+    // machine can have them after one CTRL + C. The worker's IPC channel is closed by then.
+    process.kill(child.pid, "SIGSTOP");
+    try {
+      signalEach(workers, "SIGINT");
+      for (let attempt = 0; !exited(idle) && attempt < 250; attempt++) await pause(20);
+      assert.ok(exited(idle), `the idle worker ${idle} is still running`);
+      child.kill("SIGINT");
+    } finally {
+      process.kill(child.pid, "SIGCONT");
+    }
+    const answer = await slow;
+    const exit = await child.exited;
+    assert.deepEqual(answer, { status: 200, body: busy }, exit.stderr);
+    assert.equal(exit.code, 0, exit.stderr);
+    const once = Object.fromEntries(workers.map((pid) => [pid, 1]));
+    assert.deepEqual(counts(pidsOf(exit.stdout, "shutdown")), once);
+  });
+
   test("a signal repeated to the primary alone: the first repeat is a copy, the next exits 130", {
     timeout: 60_000,
   }, async () => {

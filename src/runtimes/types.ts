@@ -109,6 +109,11 @@ export interface WorkerProcess {
   on(event: "message", listener: (message: unknown) => void): unknown;
   /** The worker has exited and its IPC channel is closed. */
   on(event: "close", listener: (code: number | null, signal: string | null) => void): unknown;
-  /** Sends a message to the worker's `process.on("message")`; throws once the channel closed. */
-  send(message: unknown): unknown;
+  /**
+   * Sends a message to the worker's `process.on("message")`. Once the channel has closed (the
+   * worker exited, although its `close` event has not come yet), or when the write fails,
+   * `callback` gets the error, later; it never throws. Without a callback, Node, Deno and Bun
+   * emit that error as an `error` event on the child instead.
+   */
+  send(message: unknown, callback: (error: Error | null) => void): unknown;
 }

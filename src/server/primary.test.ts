@@ -83,8 +83,17 @@ class FakeWorker implements WorkerProcess {
     return this;
   }
 
-  send(message: unknown): boolean {
-    if (this.exited) throw new Error("channel closed");
+  /** As a `ChildProcess` does: on a closed channel, the error goes to `callback`, later. */
+  send(message: unknown, callback?: (error: Error | null) => void): boolean {
+    if (this.exited) {
+      const error = new Error("Channel closed");
+      // Without a callback, an "error" event that nothing listens to: an uncaught exception.
+      setTimeout(() => {
+        if (callback === undefined) throw error;
+        callback(error);
+      });
+      return false;
+    }
     const order = message as Order;
     this.orders.push(order);
     this.kernel.timeline.push(`worker ${this.pid} told ${order.lifespanPrimary}`);
@@ -247,6 +256,24 @@ describe("primaryService()", () => {
       `worker 101 binds ${port}`,
     ]);
     assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a worker whose channel closed before its close event came: the stop goes on", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    await primary.start(new AbortController().signal);
+    // It stopped on a CTRL + C of its own and exited: its channel is closed, and the primary
+    // is asked to stop before its "close" event.
+    const [serving, gone] = workers;
+    gone!.report({ lifespanWorker: "stopped", succeeded: true });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    gone!.exited = true;
+    gone!.exit(0);
+    assert.deepEqual(await primary.stop("test"), { leftRunning: false });
+    const stops = (worker: FakeWorker) =>
+      worker.orders.filter((order) => order.lifespanPrimary === "stop").length;
+    assert.deepEqual([stops(serving!), stops(gone!)], [1, 0]);
   });
 
   test("a port given in the options goes to every worker at its start", async () => {

@@ -198,11 +198,14 @@ export function primaryService(
     `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
   const order = (worker: Worker, message: Order) => {
     if (worker.pending !== undefined) return void worker.pending.push(message);
-    try {
-      worker.child.send(message);
-    } catch {
-      // Its channel has closed: it is exiting, and its "close" event comes next.
-    }
+    // A worker that has exited (after a CTRL + C it got too, say) keeps its place in `live`
+    // until its "close" event, which may come after this process's own signal: the send then
+    // fails, later, on a closed channel. Without a callback, Node, Deno and Bun emit that
+    // failure as an "error" event on the child, which node:cluster emits again on its Worker,
+    // where nothing listens: on Node this process crashed (exit 1), and its workers exited at
+    // once with it, cutting their requests. The worker is exiting anyway: its "close" event
+    // comes next.
+    worker.child.send(message, () => {});
   };
   const askToStop = (worker: Worker, retire = false) => {
     if (worker.stopAsked) return;
