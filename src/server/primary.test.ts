@@ -10,6 +10,7 @@ import type { Listener, ListenOptions, Runtime, WorkerProcess } from "../runtime
 import { exitCodes } from "./lifecycle.ts";
 import { primaryService, type RestartPolicy } from "./primary.ts";
 import { resolveOptions } from "./settings.ts";
+import { EXIT_CODES, SIGNAL_ECHO_MS } from "./signals.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
 /** Who holds which port, and every bind and close, in order. */
@@ -274,6 +275,30 @@ describe("primaryService()", () => {
     const stops = (worker: FakeWorker) =>
       worker.orders.filter((order) => order.lifespanPrimary === "stop").length;
     assert.deepEqual([stops(serving!), stops(gone!)], [1, 0]);
+  });
+
+  test("a worker ended by a repeated signal: the stop waits the echo window for this process's copy", async () => {
+    const kernel = new Kernel();
+    // Worker 1 dies of a second CTRL + C of its own while stopping; worker 2 stops cleanly.
+    const { runtime } = fakeRuntime(kernel, async (worker) => {
+      if (worker.marker.index !== 1) return await serves(worker);
+      worker.report({ lifespanWorker: "ready" });
+      await worker.listen();
+      await worker.stopRequested();
+      worker.exit(EXIT_CODES.SIGINT);
+    });
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    await primary.start(new AbortController().signal);
+    const began = performance.now();
+    let stopped = false;
+    const stopping = primary.stop("test").finally(() => stopped = true);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // both workers are gone by then
+    assert.equal(stopped, false, "the stop ended before this process could get its copy");
+    // Its copy of the second CTRL + C, within the window: it exits at once.
+    assert.equal(primary.exitsOnRepeat!("SIGINT"), true);
+    const { error } = await stopping;
+    assert.ok(performance.now() - began >= SIGNAL_ECHO_MS - 1);
+    assert.match(String(error), /exited with code 130 while shutting down/);
   });
 
   test("a port given in the options goes to every worker at its start", async () => {

@@ -13,7 +13,8 @@
  *   CTRL + C of the user's, which it receives itself. The primary cannot tell a second
  *   CTRL + C from a copy of the first that a wrapper (npm, tsx) forwarded to it late, but its
  *   workers can: a terminal sends CTRL + C to every process, so a worker ended by a repeated
- *   signal (exit code 130 or 143) is the sign, and the primary then exits at once too. A signal
+ *   signal (exit code 130 or 143) is the sign, and the primary then exits at once too (it waits
+ *   `SIGNAL_ECHO_MS` for its own copy when it saw that worker's exit first). A signal
  *   repeated to the primary alone is taken as such a copy, once; the one after it ends the
  *   process.
  * - A worker that dies while serving is restarted after a back-off (100 ms, doubling to 10 s);
@@ -36,10 +37,11 @@
  */
 import { LifespanError, ShutdownError, StartupError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { delay } from "../core/timers.ts";
 import type { Runtime, WorkerProcess } from "../runtimes/types.ts";
 import { exitCodes, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
-import { EXIT_CODES } from "./signals.ts";
+import { EXIT_CODES, SIGNAL_ECHO_MS } from "./signals.ts";
 import type { ListenInfo } from "./types.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
@@ -512,6 +514,15 @@ export function primaryService(
     async stop(): Promise<StopReport> {
       stopAll();
       await allGone;
+      if (forced !== undefined && repeatedSignals === 0) {
+        // A worker exited on a repeated signal, and this process has not had its copy (yet):
+        // a terminal's CTRL + C reaches every process at once, but this one may handle the
+        // worker's exit first (Bun hands a signal to its listeners late; a busy machine, or a
+        // sender signalling one process after the other, can delay it). Its listeners stay a
+        // moment longer, so that the copy ends it at once, as a second CTRL + C, instead of
+        // finding none and killing it, or coming after it exited 1 on the failed shutdown.
+        await delay(SIGNAL_ECHO_MS);
+      }
       if (failure !== undefined) return { leftRunning: false, error: failure };
       if (stopFailures.length === 0) return { leftRunning: false };
       const error = new ShutdownError(
