@@ -52,7 +52,7 @@ export async function drain(
       await part.drain();
     } catch (error) {
       // Whatever failed, nothing is left to wait for there.
-      log.error(`Error while draining: ${messageOf(error)}`, { error });
+      log.error(`Error while draining: ${messageOf(error)}`, { err: error });
     } finally {
       open.delete(part);
     }
@@ -78,6 +78,6 @@ function attempt(step: () => void, doing: string, part: Drainable, log: Logger):
   try {
     step();
   } catch (error) {
-    log.error(`Error while ${doing} ${part.describe()}: ${messageOf(error)}`, { error });
+    log.error(`Error while ${doing} ${part.describe()}: ${messageOf(error)}`, { err: error });
   }
 }

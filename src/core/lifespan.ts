@@ -126,7 +126,7 @@ export class Lifespan {
       } catch (error) {
         this.log.error(`Background task ${name} failed: ${messageOf(error)}`, {
           task: name,
-          error,
+          err: error,
         });
       }
     }).finally(() => this.#tasks.delete(done));

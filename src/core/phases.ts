@@ -138,7 +138,7 @@ async function rollback(stack: readonly Teardown[], timeout: number, log: Logger
     } catch (error) {
       log.error(`Error while closing ${step.label} after a failed startup: ${messageOf(error)}`, {
         hook: step.label,
-        error,
+        err: error,
       });
     }
   }

@@ -120,13 +120,13 @@ async function answer(
   if (host.sockets.closing) return refuse(503, "Service Unavailable: shutting down");
   const log = loggerInContext();
   const onError = options?.onError ??
-    ((error: unknown) => log.error(`WebSocket handler failed: ${messageOf(error)}`, { error }));
+    ((error: unknown) => log.error(`WebSocket handler failed: ${messageOf(error)}`, { err: error }));
   const events = trackedEvents(await createEvents(), host.sockets, onError);
   let response: Response | void = undefined;
   try {
     response = await host.upgrade(c, events);
   } catch (error) {
-    log.error(`WebSocket upgrade failed: ${messageOf(error)}`, { error });
+    log.error(`WebSocket upgrade failed: ${messageOf(error)}`, { err: error });
   }
   return response ?? refuse(400, "Bad WebSocket handshake: refused by the server");
 }

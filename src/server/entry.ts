@@ -122,7 +122,7 @@ export function takeOver(lifespan: Lifespan, handler: Handler): TakenOver {
   })();
   ready.catch(async (error: unknown) => {
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
-    log.error(`${messageOf(error)}${hook}`, { error });
+    log.error(`${messageOf(error)}${hook}`, { err: error });
     const runtime: Runtime = await detectRuntime();
     runtime.exit(1);
   });

@@ -99,7 +99,7 @@ export async function runOn(
     const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
     const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
-    log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { error: cause });
+    log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { err: cause });
     runtime.exit((typeof error === "object" && error !== null && exitCodes.get(error)) || 1);
   }
   // `bun --hot` reloads the modules only once the main module has evaluated: under it, run()

@@ -45,7 +45,7 @@ export function singleService(
     if (lifespan !== undefined) lifespan.managed = false;
     if (undo) {
       const report = await shutdownLifespan();
-      if ("error" in report) log.error(messageOf(report.error), { error: report.error });
+      if ("error" in report) log.error(messageOf(report.error), { err: report.error });
     }
     await link?.failed(error);
     throw error;

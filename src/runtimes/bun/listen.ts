@@ -44,7 +44,7 @@ export async function listen(
     development: false,
     fetch: handler,
     error: (error) => {
-      log.error(`Request failed: ${String(error)}`, { error });
+      log.error(`Request failed: ${String(error)}`, { err: error });
       return new Response("Internal Server Error", { status: 500 });
     },
     websocket: bunWebSocketHandler,

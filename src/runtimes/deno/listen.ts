@@ -50,7 +50,7 @@ export async function listen(
       onListen: () => {}, // no "Listening on" line of Deno's own
       onError: (error) => {
         // Deno reports a body that failed here too: a cut one is no server error.
-        if (error !== inFlight.reason) log.error(`Request failed: ${String(error)}`, { error });
+        if (error !== inFlight.reason) log.error(`Request failed: ${String(error)}`, { err: error });
         return new Response("Internal Server Error", { status: 500 });
       },
     },

@@ -35,7 +35,7 @@ export async function listen(
       resolve();
     });
   });
-  server.on("error", (error) => log.error(`Server error: ${error.message}`, { error }));
+  server.on("error", (error) => log.error(`Server error: ${error.message}`, { err: error }));
   // Connections, not requests, are tracked: a keep-alive connection carries many requests for
   // one entry here. Every TCP connection, for the cut: also those still in a TLS handshake or
   // an upgrade, which `closeAllConnections()` does not touch. With TLS, also the TLS sockets,
