@@ -37,3 +37,16 @@ export function delay(ms: number): Promise<void> {
   if (ms > MAX_TIMER_DELAY) return new Promise(() => {});
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Calls `fn` every `ms` (with how many times it has, from 1) until the returned function is
+ * called. Where the runtime can (Node, Bun) the timer does not keep the process alive: it
+ * reports on work, it is none.
+ */
+export function every(ms: number, fn: (count: number) => void): () => void {
+  if (ms > MAX_TIMER_DELAY) return () => {};
+  let count = 0;
+  const timer = setInterval(() => fn(++count), ms);
+  (timer as { unref?: () => void }).unref?.();
+  return () => clearInterval(timer);
+}
