@@ -120,7 +120,8 @@ async function answer(
   if (host.sockets.closing) return refuse(503, "Service Unavailable: shutting down");
   const log = loggerInContext();
   const onError = options?.onError ??
-    ((error: unknown) => log.error(`WebSocket handler failed: ${messageOf(error)}`, { err: error }));
+    ((error: unknown) =>
+      log.error(`WebSocket handler failed: ${messageOf(error)}`, { err: error }));
   const events = trackedEvents(await createEvents(), host.sockets, onError);
   let response: Response | void = undefined;
   try {
@@ -266,6 +267,11 @@ export class OpenSockets implements Drainable {
   /** What is still open. */
   describe(): string {
     return `${this.#open.size} WebSocket(s) (an onClose handler that does not finish?)`;
+  }
+
+  /** The open sockets, counted. */
+  open(): { websockets: number } {
+    return { websockets: this.#open.size };
   }
 
   /** Accepts upgrades again after a drain: an app under test can start again. */

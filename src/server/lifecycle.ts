@@ -137,7 +137,7 @@ export async function startLifecycle(
   }
   for (const source of options.stopSources ?? []) removers.push(source(requestStop));
   if (signal !== undefined) {
-    const onAbort = () => requestStop("the signal option");
+    const onAbort = () => requestStop("options.signal");
     signal.addEventListener("abort", onAbort, { once: true });
     removers.push(() => signal.removeEventListener("abort", onAbort));
     if (signal.aborted) onAbort();
@@ -156,7 +156,7 @@ export async function startLifecycle(
   const stopped = new Promise<StopReport>((resolve) => settle = resolve);
   const stop = (): Promise<StopReport> => {
     if (stopping === undefined) {
-      reason ??= "shutdown()";
+      reason ??= "server.shutdown()";
       const why = reason;
       stopping = service.stop(why).then((report) => ({ ...report, reason: why }))
         .finally(removeListeners);
