@@ -85,18 +85,20 @@ export async function runOn(
   checkKnownOptions("run()", options, SERVE_OPTIONS);
   if (options.onListen !== undefined) checkFunction("onListen", options.onListen);
   const { onListen } = options;
+  // Where every line goes, this one too: with a logger given, nothing goes to the console
+  // (with the default, `info` is `console.info`, on stdout as `console.log` is).
+  const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
   let running: Running;
   try {
     running = await start(runtime, app, {
       ...options,
       onListen: (info) => {
-        console.log(`Running on ${info.url} (CTRL + C to quit)`);
+        log.info(`Running on ${info.url} (CTRL + C to quit)`, { url: info.url });
         onListen?.(info);
       },
     });
   } catch (error) {
     if (error instanceof TypeError) throw error;
-    const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
     const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
     log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { err: cause });
