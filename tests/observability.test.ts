@@ -217,6 +217,18 @@ describe("logging", () => {
     assert.match(messages[1]!, /^Stopped in \d+ ms \(drain \d+ ms, teardown \d+ ms\)$/);
   });
 
+  test("serve() on the default console prints nothing of a clean start and stop", async () => {
+    const app = new App();
+    app.beforeServing(async function connectDb() {
+      await sleep(5);
+    });
+    using output = watchConsole();
+    const server = await serve(app, { port: 0, handleSignals: false });
+    assert.equal((await fetch(server.url)).status, 404);
+    await server.shutdown();
+    assert.deepEqual(output.calls, []);
+  });
+
   test("testApp() logs its summaries at debug: a test run prints nothing", async () => {
     const logger = recordingLogger();
     const app = new App({ logger });

@@ -104,7 +104,8 @@ export function takeOver(lifespan: Lifespan, handler: Handler): TakenOver {
       async stop(reason) {
         lifespan.beginShutdown();
         const parts = [entry.requests(reason === RELOAD), entry.websockets];
-        const stopping = tellStopping(lifespan.owner, reason, parts, log);
+        // The runtime serves the app at a terminal, as run() does: its lines are told.
+        const stopping = tellStopping(lifespan.owner, reason, parts, log, "info");
         const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
         const { leftRunning, error, durationMs } = await lifespan.shutdown(
           settings.shutdownTimeout,

@@ -13,16 +13,20 @@ import { handingOver, HANDOVER_MAX } from "./handover.ts";
 import { withHealth } from "./health.ts";
 import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
-import { drainTold, tellStopped, tellStopping } from "./told.ts";
+import { drainTold, type LifecycleLevel, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
 import { type PrimaryLink, RETIRED } from "./worker.ts";
 
-/** Serves `app` in this process; `link` when this process is a worker of a primary. */
+/**
+ * Serves `app` in this process; `link` when this process is a worker of a primary. The lines
+ * that say it started and stopped are logged at `level`.
+ */
 export function singleService(
   runtime: Runtime,
   app: Fetchable,
   settings: Settings,
   log: Logger,
+  level: LifecycleLevel,
   link?: PrimaryLink,
 ): Service {
   const lifespan = lifespanOf(app);
@@ -63,7 +67,7 @@ export function singleService(
     async start(interrupted) {
       useServerLogger(true);
       try {
-        await lifespan?.startup(settings.startupTimeout, "info");
+        await lifespan?.startup(settings.startupTimeout, level);
       } catch (error) {
         return await fail(error, false);
       }
@@ -108,7 +112,7 @@ export function singleService(
       if (!retired) serving = false;
       lifespan?.beginShutdown();
       const parts = [listener!, listener!.websockets];
-      const stopping = tellStopping(lifespan?.owner, reason, parts, log);
+      const stopping = tellStopping(lifespan?.owner, reason, parts, log, level);
       let report: StopReport = { leftRunning: false };
       try {
         if (!retired && settings.shutdownDelay > 0) await delay(settings.shutdownDelay);

@@ -9,11 +9,19 @@ import { countOpen, drain, type Drainable, type DrainReport, plural } from "../c
 import { publishServer, roundMs } from "../core/events.ts";
 import type { Logger } from "../core/log.ts";
 
+/**
+ * The level of the lines that say a server started and stopped: `info`, or `debug` where the
+ * default console would print them in the middle of a program's own output (`serve()` with no
+ * logger given). The cuts are warnings whatever it is.
+ */
+export type LifecycleLevel = "info" | "debug";
+
 /** A server's stop as it goes: begun by `tellStopping`, ended by `tellStopped`. */
 export interface Stopping {
   readonly app: object | undefined;
   readonly reason: string;
   readonly log: Logger;
+  readonly level: LifecycleLevel;
   /** When the stop began, by `performance.now()`. */
   readonly startedAt: number;
 }
@@ -24,6 +32,7 @@ export function tellStopping(
   reason: string,
   parts: readonly Drainable[],
   log: Logger,
+  level: LifecycleLevel,
 ): Stopping {
   const startedAt = performance.now();
   const open = countOpen(parts);
@@ -32,9 +41,9 @@ export function tellStopping(
     ...(open.connections === undefined ? [] : [plural(open.connections, "connection")]),
     plural(open.websockets, "WebSocket"),
   ];
-  log.info(`Shutting down (${reason}): ${counts.join(", ")} open`, { reason, ...open });
+  log[level](`Shutting down (${reason}): ${counts.join(", ")} open`, { reason, ...open });
   publishServer(() => ({ type: "stopping", app, reason, ...open }));
-  return { app, reason, log, startedAt };
+  return { app, reason, log, level, startedAt };
 }
 
 /** Drains `parts` (see `core/drain.ts`), publishing what the grace period cut. */
@@ -70,9 +79,9 @@ export function tellStopped(
     failed: boolean;
   },
 ): void {
-  const { app, reason, log } = stopping;
+  const { app, reason, log, level } = stopping;
   const durationMs = roundMs(performance.now() - stopping.startedAt);
-  log.info(
+  log[level](
     `Stopped in ${Math.round(durationMs)} ms (drain ${Math.round(drainMs)} ms, teardown ${
       Math.round(teardownMs)
     } ms)`,
