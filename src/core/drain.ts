@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type CutRequest, roundMs } from "./events.ts";
+import type { CutRequest } from "./events.ts";
 import { type Logger, messageOf } from "./log.ts";
 import { settlesWithin } from "./timers.ts";
 
@@ -23,7 +23,7 @@ export interface InFlightRequest {
   readonly method: string;
   /** Its URL as received: a path with its query (Node), or an absolute URL. */
   readonly url: string;
-  /** When it began, by `performance.now()`. */
+  /** When it began, by `Date.now()` (the cheapest clock, and milliseconds are enough here). */
   readonly startedAt: number;
 }
 
@@ -153,7 +153,7 @@ function tellCut(
   log: Logger,
   onCut?: (cut: { requests: CutRequest[]; websockets: number }) => void,
 ): void {
-  const now = performance.now();
+  const now = Date.now();
   const requests: CutRequest[] = [];
   let websockets = 0;
   for (const part of parts) {
@@ -165,7 +165,7 @@ function tellCut(
     }
     for (const request of open?.requests ?? []) {
       const { method, url, startedAt } = request;
-      requests.push({ method, path: pathOf(url), durationMs: roundMs(now - startedAt) });
+      requests.push({ method, path: pathOf(url), durationMs: now - startedAt });
     }
     websockets += open?.websockets ?? 0;
   }

@@ -93,7 +93,7 @@ export interface CutRequest {
   readonly method: string;
   /** Its path, without the query. */
   readonly path: string;
-  /** How long it had run when it was cut, in milliseconds. */
+  /** How long it had run when it was cut, in whole milliseconds. */
   readonly durationMs: number;
 }
 

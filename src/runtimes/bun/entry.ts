@@ -36,7 +36,7 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
         // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
         attachWebSocketHost(server, websockets);
       }
-      running.set(request, performance.now());
+      running.set(request, Date.now());
       try {
         const result = handler(request, env);
         if (!(result instanceof Promise)) return done(request), result;

@@ -47,10 +47,10 @@ export async function listen(
     // No error page with stack traces for errors that escape the handler.
     development: false,
     fetch: (request, env) => {
-      const startedAt = performance.now();
       const result = handler(request, env);
       if (!(result instanceof Promise)) return result;
-      running.set(request, startedAt);
+      // Read once the handler awaits: what it did until then takes no time worth telling.
+      running.set(request, Date.now());
       const forget = () => running.delete(request);
       // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
       result.then(forget, forget);

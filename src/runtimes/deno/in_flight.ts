@@ -8,7 +8,7 @@ import type { InFlightRequest } from "../../core/drain.ts";
 import { closingConnection } from "../responses.ts";
 import { hasStreamBody } from "./_internals.ts";
 
-/** A request, and when its handler was called. */
+/** A request, and when its handler was called (by `Date.now()`). */
 interface Started {
   readonly request: Request;
   readonly startedAt: number;
@@ -41,15 +41,13 @@ export class InFlight {
     return new Response(body, { status: 503 });
   }
 
-  /** Tracks what the handler of `request`, begun at `startedAt`, returned, until sent or cut. */
-  serve(
-    request: Request,
-    startedAt: number,
-    result: Response | Promise<Response>,
-  ): Response | Promise<Response> {
-    return result instanceof Promise
-      ? this.#race(request, startedAt, result)
-      : this.#track(request, startedAt, result);
+  /**
+   * Tracks what the handler of `request` returned, until sent or cut. The clock is read only for
+   * what is tracked (an async handler, a stream body), once the handler has returned: what it
+   * did until its first `await` takes no time worth telling.
+   */
+  serve(request: Request, result: Response | Promise<Response>): Response | Promise<Response> {
+    return result instanceof Promise ? this.#race(request, result) : this.#track(request, result);
   }
 
   /** The requests tracked, for the drain to count and name. */
@@ -90,8 +88,9 @@ export class InFlight {
   // The one cost on the hot path: a promise Deno waits on instead of the handler's, so that
   // the cut can settle it. Kept to that promise, the two callbacks it needs, and the record of
   // the request for the warning that names it if it is cut.
-  #race(request: Request, startedAt: number, pending: Promise<Response>): Promise<Response> {
+  #race(request: Request, pending: Promise<Response>): Promise<Response> {
     const running = this.#running;
+    const startedAt = Date.now();
     return new Promise((resolve, reject) => {
       running.set(resolve, { request, startedAt });
       pending.then(
@@ -99,7 +98,7 @@ export class InFlight {
           if (running.delete(resolve)) {
             // A body that cannot be read (already locked) must fail the request, not hang it.
             try {
-              resolve(this.#track(request, startedAt, response));
+              resolve(this.#track(request, response, startedAt));
             } catch (error) {
               reject(error);
             }
@@ -121,10 +120,10 @@ export class InFlight {
     });
   }
 
-  #track(request: Request, startedAt: number, response: Response): Response {
+  #track(request: Request, response: Response, startedAt?: number): Response {
     if (this.draining) response = closingConnection(response);
     if (!hasStreamBody(response)) return response;
-    const body = this.#cuttable({ request, startedAt }, response.body!);
+    const body = this.#cuttable({ request, startedAt: startedAt ?? Date.now() }, response.body!);
     return new Response(body, response);
   }
 

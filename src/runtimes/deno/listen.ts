@@ -60,7 +60,7 @@ export async function listen(
       // For `upgradeWebSocket`: the app sees `info` as `c.env`.
       attachWebSocketHost(info as object, websockets);
       if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
-      return inFlight.serve(request, performance.now(), handler(request, info));
+      return inFlight.serve(request, handler(request, info));
     },
   );
   return {

@@ -22,7 +22,7 @@ export async function listen(
   const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     // All a cut needs to name the request (its method and URL are on it already): no closure,
     // no set; the requests in flight are found through their connections.
-    (incoming as Started)[STARTED] = performance.now();
+    (incoming as Started)[STARTED] = Date.now();
     // During the drain, a response on a keep-alive connection would keep it open until its
     // keep-alive timeout: ask the client to close it instead.
     if (draining) outgoing.setHeader("connection", "close");
@@ -108,7 +108,7 @@ function inFlight(carriers: Iterable<Socket>): InFlightRequest[] {
   if (!internals["socket._httpMessage"]) return requests;
   for (const socket of carriers) {
     if (idle(socket)) continue;
-    const { method = "GET", url = "/", [STARTED]: startedAt = performance.now() } = responseOn(
+    const { method = "GET", url = "/", [STARTED]: startedAt = Date.now() } = responseOn(
       socket,
     )!.req as Started;
     requests.push({ method, url, startedAt });
