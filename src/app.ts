@@ -56,8 +56,9 @@ export type AppOptions<E extends LifespanEnv> = HonoOptions<E> & {
   backgroundTaskTimeout?: number;
   /**
    * Where every line the library writes about this app goes: any object with console-shaped
-   * `debug`, `info`, `warn` and `error` methods (a Pino or LogTape logger). Each gets the
-   * message, then structured fields.
+   * `debug`, `info`, `warn` and `error` methods. Each gets the message, then structured fields
+   * (a thrown value under `err`): a LogTape logger takes them as they are; a Pino logger takes
+   * its fields first, so give it through four lines that swap them.
    * @default {console}
    */
   logger?: Logger;
