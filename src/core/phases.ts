@@ -121,7 +121,7 @@ export function summarize(
   durationMs: number,
   timings: readonly HookTiming[],
 ): string {
-  const slow = timings.filter((timing) => timing.durationMs >= 0.5)
+  const slow = timings.filter((timing) => timing.durationMs >= 1)
     .map((timing) => `${timing.hook} ${Math.round(timing.durationMs)} ms`);
   return `${what} in ${Math.round(durationMs)} ms${slow.length > 0 ? ` (${slow.join(", ")})` : ""}`;
 }
