@@ -36,6 +36,14 @@ export {
 export { g, type Globals } from "./src/core/context.ts";
 export { LifespanError, ShutdownError, StartupError } from "./src/core/errors.ts";
 export type { LogFields, Logger } from "./src/core/log.ts";
+export {
+  type CutRequest,
+  DIAGNOSTICS_CHANNELS,
+  type HookMessage,
+  type HookTiming,
+  type PhaseMessage,
+  type ServerMessage,
+} from "./src/core/events.ts";
 export { upgradeWebSocket, type UpgradeWebSocketOptions } from "./src/core/websocket.ts";
 export type { Hook, ServingGenerator } from "./src/core/phases.ts";
 export {

@@ -6,10 +6,10 @@
  */
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
-import type { BlankSchema, MergePath, MergeSchemaPath, Schema } from "hono/types";
+import type { BlankSchema, ErrorHandler, MergePath, MergeSchemaPath, Schema } from "hono/types";
 import { contextApp, requestEntry } from "./core/context.ts";
 import { type BackgroundTask, Lifespan, lifespanOf } from "./core/lifespan.ts";
-import { consoleLogger, type Logger } from "./core/log.ts";
+import { consoleLogger, type Logger, messageOf } from "./core/log.ts";
 import {
   checkDuration,
   checkFunction,
@@ -56,8 +56,9 @@ export type AppOptions<E extends LifespanEnv> = HonoOptions<E> & {
   backgroundTaskTimeout?: number;
   /**
    * Where every line the library writes about this app goes: any object with console-shaped
-   * `debug`, `info`, `warn` and `error` methods (a Pino or LogTape logger). Each gets the
-   * message, then structured fields.
+   * `debug`, `info`, `warn` and `error` methods. Each gets the message, then structured fields
+   * (a thrown value under `err`): a LogTape logger takes them as they are; a Pino logger takes
+   * its fields first, so give it through four lines that swap them.
    * @default {console}
    */
   logger?: Logger;
@@ -73,6 +74,18 @@ export interface PhaseOptions {
 }
 
 const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout", "logger"];
+
+/** `errorHandler`: a field of every Hono app, private in Hono's types only. */
+type WithErrorHandler = { errorHandler: ErrorHandler };
+
+/**
+ * Hono's default error handler, which `console.error`s what a handler threw. `route()` copies
+ * a sub-app's routes as they are only while it has this one (else they carry their own).
+ */
+const honoErrorHandler = (new Hono() as unknown as WithErrorHandler).errorHandler;
+
+/** The error handlers `App`s start with: Hono's, with the app's logger in place of `console`. */
+const defaultErrorHandlers = new WeakSet<ErrorHandler>();
 
 /**
  * A Hono app with a lifespan: hooks that run once before the server accepts a connection and
@@ -119,6 +132,19 @@ export class App<
       taskTimeout: checkDuration("backgroundTaskTimeout", backgroundTaskTimeout),
       log: checkLogger("logger", logger),
     });
+    // What a handler throws is logged through the app's logger; `app.onError()` replaces this.
+    const logErrors: ErrorHandler = (error, c) => {
+      if ("getResponse" in error) return honoErrorHandler(error, c);
+      const { method, path } = c.req;
+      this.#lifespan.log.error(`Request failed: ${method} ${path}: ${messageOf(error)}`, {
+        method,
+        path,
+        err: error,
+      });
+      return c.text("Internal Server Error", 500);
+    };
+    defaultErrorHandlers.add(logErrors);
+    this.onError(logErrors);
     // Hono's fetch is an instance property: wrap it so each request has its own context.
     const honoFetch = this.fetch;
     const enter = requestEntry(isNode());
@@ -225,7 +251,17 @@ export class App<
   ): Hono<E, MergeSchemaPath<SubSchema, MergePath<BasePath, SubPath>> | S, BasePath> {
     const mounted = lifespanOf(subApp);
     if (mounted !== undefined) this.#lifespan.mount(mounted, path);
-    return super.route(path, subApp);
+    // A sub-app with the default handler leaves its errors to this app's (a user's `onError`
+    // here included), as a Hono sub-app with Hono's default does.
+    const sub = subApp as unknown as WithErrorHandler;
+    const own = sub.errorHandler;
+    if (!defaultErrorHandlers.has(own)) return super.route(path, subApp);
+    sub.errorHandler = honoErrorHandler;
+    try {
+      return super.route(path, subApp);
+    } finally {
+      sub.errorHandler = own;
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { drain, type Drainable } from "./drain.ts";
+import { countOpen, drain, type Drainable, pathOf } from "./drain.ts";
 import type { LogFields, Logger } from "./log.ts";
 
 /** A cut timeout short enough for a unit test; the real one is `CUT_TIMEOUT`. */
@@ -131,5 +131,58 @@ describe("drain()", () => {
       ["error", "Error while letting go of broken: cannot let go"],
       ["warn", "Still open 20 ms after the 20 ms grace period: broken; shutting down anyway"],
     ]);
+  });
+
+  test("a cut names each request in flight, counts the WebSockets, and tells onCut", async () => {
+    const { logger, records } = recordingLogger();
+    const startedAt = Date.now() - 100;
+    const server: Drainable = {
+      ...fakePart("server", { finishOnCut: true }),
+      open: () => ({
+        requests: [
+          { method: "GET", url: "/report?token=secret", startedAt },
+          { method: "POST", url: "http://127.0.0.1:8000/upload#x", startedAt },
+        ],
+        connections: 3,
+      }),
+    };
+    const sockets: Drainable = {
+      ...fakePart("sockets", { finishOnCut: true }),
+      open: () => ({ websockets: 2 }),
+    };
+    assert.deepEqual(countOpen([server, sockets]), { requests: 2, connections: 3, websockets: 2 });
+    const told: unknown[] = [];
+    await drain([server, sockets], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT, (cut) => told.push(cut));
+    assert.deepEqual(
+      records.map((record) => [record.level, record.message.replace(/\d{3,} ms/, "N ms")]),
+      [
+        ["warn", "Cut GET /report after N ms: the 20 ms grace period is over"],
+        ["warn", "Cut POST /upload after N ms: the 20 ms grace period is over"],
+        [
+          "warn",
+          "Closed 2 WebSockets whose close did not finish in time: the 20 ms grace period is over",
+        ],
+      ],
+    );
+    const fields = records[0]!.fields!;
+    assert.deepEqual(Object.keys(fields).sort(), [
+      "durationMs",
+      "gracefulTimeoutMs",
+      "method",
+      "path",
+    ]);
+    assert.ok((fields.durationMs as number) >= 100);
+    assert.equal(told.length, 1);
+    assert.deepEqual((told[0] as { websockets: number }).websockets, 2);
+  });
+});
+
+describe("pathOf()", () => {
+  test("keeps the path of a URL, never its query", () => {
+    assert.equal(pathOf("/a/b?x=1"), "/a/b");
+    assert.equal(pathOf("/a#frag"), "/a");
+    assert.equal(pathOf("/"), "/");
+    assert.equal(pathOf("https://example.com/a?secret=1"), "/a");
+    assert.equal(pathOf("*"), "*");
   });
 });

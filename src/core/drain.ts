@@ -10,11 +10,76 @@
  *
  * @module
  */
+import type { CutRequest } from "./events.ts";
 import { type Logger, messageOf } from "./log.ts";
 import { settlesWithin } from "./timers.ts";
 
 /** How long what was cut at the end of the grace period may take to close. */
 export const CUT_TIMEOUT = 1000;
+
+/** A request in flight, kept with no more than it takes to name it if it is cut. */
+export interface InFlightRequest {
+  /** Its method. */
+  readonly method: string;
+  /** Its URL as received: a path with its query (Node), or an absolute URL. */
+  readonly url: string;
+  /** When it began, by `Date.now()` (the cheapest clock, and milliseconds are enough here). */
+  readonly startedAt: number;
+}
+
+/** What a part holds open, as far as it can tell. */
+export interface OpenWork {
+  /** The requests in flight. */
+  readonly requests?: readonly InFlightRequest[];
+  /** The open connections (where the runtime tells: Node). */
+  readonly connections?: number;
+  /** The open WebSockets. */
+  readonly websockets?: number;
+}
+
+/** What the parts of a drain hold open, added up. */
+export interface OpenCounts {
+  readonly requests: number;
+  readonly connections?: number;
+  readonly websockets: number;
+}
+
+/** Adds up what `parts` hold open now: for the line that says a shutdown begins. */
+export function countOpen(parts: readonly Drainable[]): OpenCounts {
+  let requests = 0;
+  let connections: number | undefined;
+  let websockets = 0;
+  for (const part of parts) {
+    const open = part.open?.();
+    requests += open?.requests?.length ?? 0;
+    if (open?.connections !== undefined) connections = (connections ?? 0) + open.connections;
+    websockets += open?.websockets ?? 0;
+  }
+  return connections === undefined
+    ? { requests, websockets }
+    : { requests, connections, websockets };
+}
+
+/** The path of a request URL, without the query: `/report` of `/report?x=1` or of `http://h/report`. */
+export function pathOf(url: string): string {
+  if (url.startsWith("/")) {
+    const query = url.search(/[?#]/);
+    return query < 0 ? url : url.slice(0, query);
+  }
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+/** `1 request`, `3 requests`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** At most this many cut requests are named one by one; the rest are counted on one line. */
+const NAMED_CUTS = 50;
 
 /** Work in flight that a shutdown drains. */
 export interface Drainable {
@@ -26,6 +91,8 @@ export interface Drainable {
   abandon?(): void;
   /** What is still open, for the warning when it is abandoned, e.g. `2 WebSocket(s)`. */
   describe(): string;
+  /** What it holds open now: counted when shutdown begins, named when the grace period ends. */
+  open?(): OpenWork;
 }
 
 /** How a drain ended. */
@@ -45,6 +112,7 @@ export async function drain(
   gracefulTimeout: number,
   log: Logger,
   cutTimeout: number = CUT_TIMEOUT,
+  onCut?: (cut: { requests: CutRequest[]; websockets: number }) => void,
 ): Promise<DrainReport> {
   const open = new Set(parts);
   const drained = Promise.all(parts.map(async (part) => {
@@ -52,12 +120,13 @@ export async function drain(
       await part.drain();
     } catch (error) {
       // Whatever failed, nothing is left to wait for there.
-      log.error(`Error while draining: ${messageOf(error)}`, { error });
+      log.error(`Error while draining: ${messageOf(error)}`, { err: error });
     } finally {
       open.delete(part);
     }
   }));
   if (await settlesWithin(drained, gracefulTimeout)) return { cut: false, abandoned: false };
+  tellCut([...open], gracefulTimeout, log, onCut);
   const reason = new Error(`Response cut: the ${gracefulTimeout} ms grace period is over`);
   // One part that throws must not keep the others from being cut, nor the drain from ending:
   // the shutdown hooks run after it.
@@ -74,10 +143,61 @@ export async function drain(
   return { cut: true, abandoned: true };
 }
 
+/**
+ * One warning for each request cut (`Cut GET /report after 3012 ms: the 3000 ms grace period
+ * is over`), up to `NAMED_CUTS`, and one for the WebSockets whose close did not finish.
+ */
+function tellCut(
+  parts: readonly Drainable[],
+  gracefulTimeout: number,
+  log: Logger,
+  onCut?: (cut: { requests: CutRequest[]; websockets: number }) => void,
+): void {
+  const now = Date.now();
+  const requests: CutRequest[] = [];
+  let websockets = 0;
+  for (const part of parts) {
+    let open: OpenWork | undefined;
+    try {
+      open = part.open?.();
+    } catch {
+      continue; // naming what is cut must not keep it from being cut
+    }
+    for (const request of open?.requests ?? []) {
+      const { method, url, startedAt } = request;
+      requests.push({ method, path: pathOf(url), durationMs: now - startedAt });
+    }
+    websockets += open?.websockets ?? 0;
+  }
+  const over = `the ${gracefulTimeout} ms grace period is over`;
+  for (const { method, path, durationMs } of requests.slice(0, NAMED_CUTS)) {
+    log.warn(`Cut ${method} ${path} after ${Math.round(durationMs)} ms: ${over}`, {
+      method,
+      path,
+      durationMs,
+      gracefulTimeoutMs: gracefulTimeout,
+    });
+  }
+  if (requests.length > NAMED_CUTS) {
+    const more = requests.length - NAMED_CUTS;
+    log.warn(`Cut ${plural(more, "more request")}: ${over}`, {
+      requests: more,
+      gracefulTimeoutMs: gracefulTimeout,
+    });
+  }
+  if (websockets > 0) {
+    log.warn(
+      `Closed ${plural(websockets, "WebSocket")} whose close did not finish in time: ${over}`,
+      { websockets, gracefulTimeoutMs: gracefulTimeout },
+    );
+  }
+  onCut?.({ requests, websockets });
+}
+
 function attempt(step: () => void, doing: string, part: Drainable, log: Logger): void {
   try {
     step();
   } catch (error) {
-    log.error(`Error while ${doing} ${part.describe()}: ${messageOf(error)}`, { error });
+    log.error(`Error while ${doing} ${part.describe()}: ${messageOf(error)}`, { err: error });
   }
 }

@@ -5,7 +5,10 @@
  * @module
  */
 
-/** Structured fields of one record, e.g. `{ hook: "connectDb", durationMs: 150 }`. */
+/**
+ * Structured fields of one record, e.g. `{ hook: "connectDb", durationMs: 150 }`. A thrown value
+ * is under `err`, the key Pino's standard serializer reads.
+ */
 export type LogFields = Record<string, unknown>;
 
 /** A console-shaped logger: what `new App({ logger })` and `serve(app, { logger })` take. */
@@ -27,7 +30,7 @@ export function messageOf(error: unknown): string {
 
 function write(method: (...args: unknown[]) => void, message: string, fields?: LogFields): void {
   // At a terminal the fields would be noise, but an error's stack is what a person needs.
-  if (fields?.error !== undefined) method(message, fields.error);
+  if (fields?.err !== undefined) method(message, fields.err);
   else method(message);
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { clearInterval, setInterval } from "node:timers";
+
 /** The longest delay `setTimeout` keeps; a longer one fires after 1 ms. */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
@@ -36,4 +38,17 @@ export async function withTimeout<T>(
 export function delay(ms: number): Promise<void> {
   if (ms > MAX_TIMER_DELAY) return new Promise(() => {});
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Calls `fn` every `ms` (with how many times it has, from 1) until the returned function is
+ * called. The timer does not keep the process alive: it reports on work, it is none
+ * (`node:timers`' timers can be unref'd on Deno too, where the global ones are numbers).
+ */
+export function every(ms: number, fn: (count: number) => void): () => void {
+  if (ms > MAX_TIMER_DELAY) return () => {};
+  let count = 0;
+  const timer = setInterval(() => fn(++count), ms);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -120,13 +120,14 @@ async function answer(
   if (host.sockets.closing) return refuse(503, "Service Unavailable: shutting down");
   const log = loggerInContext();
   const onError = options?.onError ??
-    ((error: unknown) => log.error(`WebSocket handler failed: ${messageOf(error)}`, { error }));
+    ((error: unknown) =>
+      log.error(`WebSocket handler failed: ${messageOf(error)}`, { err: error }));
   const events = trackedEvents(await createEvents(), host.sockets, onError);
   let response: Response | void = undefined;
   try {
     response = await host.upgrade(c, events);
   } catch (error) {
-    log.error(`WebSocket upgrade failed: ${messageOf(error)}`, { error });
+    log.error(`WebSocket upgrade failed: ${messageOf(error)}`, { err: error });
   }
   return response ?? refuse(400, "Bad WebSocket handshake: refused by the server");
 }
@@ -266,6 +267,11 @@ export class OpenSockets implements Drainable {
   /** What is still open. */
   describe(): string {
     return `${this.#open.size} WebSocket(s) (an onClose handler that does not finish?)`;
+  }
+
+  /** The open sockets, counted. */
+  open(): { websockets: number } {
+    return { websockets: this.#open.size };
   }
 
   /** Accepts upgrades again after a drain: an app under test can start again. */

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { drain } from "../core/drain.ts";
+import { publishServer } from "../core/events.ts";
 import type { Lifespan } from "../core/lifespan.ts";
 import { messageOf } from "../core/log.ts";
 import { StartupError } from "../core/errors.ts";
@@ -23,6 +23,7 @@ import { register, retirePrevious } from "./hot.ts";
 import { RELOAD, type Service, startLifecycle, startupInterrupted } from "./lifecycle.ts";
 import { detectRuntime, isBun, servesEntries } from "./runtime.ts";
 import { resolveOptions } from "./settings.ts";
+import { drainTold, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
 
 /** Where a taken-over app is registered for the next version of the modules. */
@@ -91,19 +92,30 @@ export function takeOver(lifespan: Lifespan, handler: Handler): TakenOver {
     await retirePrevious(PLACE);
     const service: Service = {
       async start(interrupted) {
-        if (lifespan.phase === "idle") await lifespan.startup(settings.startupTimeout);
+        if (lifespan.phase === "idle") await lifespan.startup(settings.startupTimeout, "info");
         if (interrupted.aborted) {
           await lifespan.shutdown(settings.shutdownTimeout);
           throw startupInterrupted(interrupted);
         }
+        publishServer(() => ({ type: "listening", app: lifespan.owner, url: "" }));
         // Where it listens is the runtime's to say (and print): nobody reads this.
         return { hostname: "", port: 0, url: "" };
       },
       async stop(reason) {
         lifespan.beginShutdown();
         const parts = [entry.requests(reason === RELOAD), entry.websockets];
-        const drained = await drain(parts, settings.gracefulTimeout, log);
-        const { leftRunning, error } = await lifespan.shutdown(settings.shutdownTimeout);
+        // The runtime serves the app at a terminal, as run() does: its lines are told.
+        const stopping = tellStopping(lifespan.owner, reason, parts, log, "info");
+        const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
+        const { leftRunning, error, durationMs } = await lifespan.shutdown(
+          settings.shutdownTimeout,
+        );
+        tellStopped(stopping, {
+          drainMs: drained.drainMs,
+          teardownMs: durationMs,
+          cut: drained.cut,
+          failed: error !== undefined,
+        });
         const left = drained.cut || leftRunning;
         return error === undefined ? { leftRunning: left } : { leftRunning: left, error };
       },
@@ -122,7 +134,7 @@ export function takeOver(lifespan: Lifespan, handler: Handler): TakenOver {
   })();
   ready.catch(async (error: unknown) => {
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
-    log.error(`${messageOf(error)}${hook}`, { error });
+    log.error(`${messageOf(error)}${hook}`, { err: error });
     const runtime: Runtime = await detectRuntime();
     runtime.exit(1);
   });

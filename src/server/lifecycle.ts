@@ -137,7 +137,7 @@ export async function startLifecycle(
   }
   for (const source of options.stopSources ?? []) removers.push(source(requestStop));
   if (signal !== undefined) {
-    const onAbort = () => requestStop("the signal option");
+    const onAbort = () => requestStop("options.signal");
     signal.addEventListener("abort", onAbort, { once: true });
     removers.push(() => signal.removeEventListener("abort", onAbort));
     if (signal.aborted) onAbort();
@@ -156,7 +156,7 @@ export async function startLifecycle(
   const stopped = new Promise<StopReport>((resolve) => settle = resolve);
   const stop = (): Promise<StopReport> => {
     if (stopping === undefined) {
-      reason ??= "shutdown()";
+      reason ??= "server.shutdown()";
       const why = reason;
       stopping = service.stop(why).then((report) => ({ ...report, reason: why }))
         .finally(removeListeners);
@@ -175,7 +175,7 @@ export async function startLifecycle(
     void stop().then((report) => {
       // A stop that `shutdown()` started reports its failure to that caller.
       if (attended || !("error" in report)) return;
-      log.error(messageOf(report.error), { error: report.error });
+      log.error(messageOf(report.error), { err: report.error });
       const { error } = report;
       runtime.setExitCode(
         (typeof error === "object" && error !== null && exitCodes.get(error)) || 1,
@@ -189,7 +189,7 @@ export async function startLifecycle(
   try {
     options.onListen?.(info);
   } catch (error) {
-    log.error(`onListen threw: ${messageOf(error)}`, { error });
+    log.error(`onListen threw: ${messageOf(error)}`, { err: error });
   }
   serving.stopUnattended = stopUnattended;
   if (reason !== undefined) stopUnattended();

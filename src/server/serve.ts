@@ -13,6 +13,7 @@ import { register, retirePrevious } from "./hot.ts";
 import { exitCodes, RELOAD, type Running, startLifecycle } from "./lifecycle.ts";
 import { resolveOptions, SERVE_OPTIONS } from "./settings.ts";
 import { singleService } from "./single.ts";
+import type { LifecycleLevel } from "./told.ts";
 import type { Fetchable, ServeOptions, Server } from "./types.ts";
 import { joinPrimary, WORKER_ENV } from "./worker.ts";
 
@@ -22,15 +23,26 @@ export async function serveOn(
   app: Fetchable,
   options: ServeOptions = {},
 ): Promise<Server> {
-  return (await start(runtime, app, options)).server;
+  return (await start(runtime, app, options, false)).server;
 }
 
-async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): Promise<Running> {
+/**
+ * Starts the service that fits the options. At a terminal (`run()`), or with a logger given
+ * (to the app or to `serve()`), the lines that say the server started and stopped are logged at
+ * `info`; `serve()` on the default console keeps them at `debug`, out of the program's output.
+ */
+async function start(
+  runtime: Runtime,
+  app: Fetchable,
+  options: ServeOptions,
+  terminal: boolean,
+): Promise<Running> {
   if (typeof app?.fetch !== "function") {
     throw new TypeError(`serve() expects an app with a fetch method, got ${describeValue(app)}`);
   }
   const settings = resolveOptions((name) => runtime.env(name), options);
   const log = settings.logger ?? lifespanOf(app)?.log ?? consoleLogger;
+  const level: LifecycleLevel = terminal || log !== consoleLogger ? "info" : "debug";
   const lifecycle = {
     runtime,
     log,
@@ -43,7 +55,7 @@ async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): P
   // worker, which serves as a single process would and reports to the primary.
   const link = settings.workers === 1 ? undefined : joinPrimary(runtime.env(WORKER_ENV));
   if (link !== undefined) {
-    const service = singleService(runtime, app, settings, log, link);
+    const service = singleService(runtime, app, settings, log, level, link);
     // The primary asks it to stop over the IPC channel: each signal it gets is the user's.
     return await startLifecycle(service, {
       ...lifecycle,
@@ -63,12 +75,15 @@ async function start(runtime: Runtime, app: Fetchable, options: ServeOptions): P
     }
   }
   if (!runtime.hot) {
-    return await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+    return await startLifecycle(singleService(runtime, app, settings, log, level), lifecycle);
   }
   // `bun --hot` evaluated the modules anew: the server of the previous version stops first.
   const place = `${settings.hostname}:${settings.port}`;
   await retirePrevious(place);
-  const running = await startLifecycle(singleService(runtime, app, settings, log), lifecycle);
+  const running = await startLifecycle(
+    singleService(runtime, app, settings, log, level),
+    lifecycle,
+  );
   register(place, running);
   return running;
 }
@@ -85,21 +100,23 @@ export async function runOn(
   checkKnownOptions("run()", options, SERVE_OPTIONS);
   if (options.onListen !== undefined) checkFunction("onListen", options.onListen);
   const { onListen } = options;
+  // Where every line goes, this one too: with a logger given, nothing goes to the console
+  // (with the default, `info` is `console.info`, on stdout as `console.log` is).
+  const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
   let running: Running;
   try {
     running = await start(runtime, app, {
       ...options,
       onListen: (info) => {
-        console.log(`Running on ${info.url} (CTRL + C to quit)`);
+        log.info(`Running on ${info.url} (CTRL + C to quit)`, { url: info.url });
         onListen?.(info);
       },
-    });
+    }, true);
   } catch (error) {
     if (error instanceof TypeError) throw error;
-    const log = options.logger ?? lifespanOf(app)?.log ?? consoleLogger;
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
     const cause = error instanceof Error && error.cause !== undefined ? error.cause : undefined;
-    log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { error: cause });
+    log.error(`${messageOf(error)}${hook}`, cause === undefined ? {} : { err: cause });
     runtime.exit((typeof error === "object" && error !== null && exitCodes.get(error)) || 1);
   }
   // `bun --hot` reloads the modules only once the main module has evaluated: under it, run()

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { drain } from "../core/drain.ts";
+import { publishServer } from "../core/events.ts";
 import { lifespanOf } from "../core/lifespan.ts";
 import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
@@ -13,15 +13,20 @@ import { handingOver, HANDOVER_MAX } from "./handover.ts";
 import { withHealth } from "./health.ts";
 import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
+import { drainTold, type LifecycleLevel, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
 import { type PrimaryLink, RETIRED } from "./worker.ts";
 
-/** Serves `app` in this process; `link` when this process is a worker of a primary. */
+/**
+ * Serves `app` in this process; `link` when this process is a worker of a primary. The lines
+ * that say it started and stopped are logged at `level`.
+ */
 export function singleService(
   runtime: Runtime,
   app: Fetchable,
   settings: Settings,
   log: Logger,
+  level: LifecycleLevel,
   link?: PrimaryLink,
 ): Service {
   const lifespan = lifespanOf(app);
@@ -34,18 +39,25 @@ export function singleService(
   const handover = link === undefined ? undefined : handingOver(appHandler);
   const handler = handover?.handler ?? appHandler;
 
-  /** The app's shutdown, as a report: it never rejects. */
-  const shutdownLifespan = async (): Promise<StopReport> => {
-    if (lifespan === undefined) return { leftRunning: false };
-    const { leftRunning, error } = await lifespan.shutdown(settings.shutdownTimeout);
-    return error === undefined ? { leftRunning } : { leftRunning, error };
+  /** The app's shutdown, as a report (it never rejects), with how long it took. */
+  const shutdownLifespan = async (): Promise<StopReport & { teardownMs: number }> => {
+    if (lifespan === undefined) return { leftRunning: false, teardownMs: 0 };
+    const { leftRunning, error, durationMs: teardownMs } = await lifespan.shutdown(
+      settings.shutdownTimeout,
+    );
+    return error === undefined ? { leftRunning, teardownMs } : { leftRunning, error, teardownMs };
+  };
+  /** Until stopped, the app's own lines go where the server's go (`serve(app, { logger })`). */
+  const useServerLogger = (use: boolean) => {
+    if (settings.logger !== undefined) lifespan?.useServerLogger(use ? settings.logger : undefined);
   };
   /** After a failed start: what startup opened is closed, then the failure is reported. */
   const fail = async (error: unknown, undo: boolean): Promise<never> => {
+    useServerLogger(false);
     if (lifespan !== undefined) lifespan.managed = false;
     if (undo) {
-      const report = await shutdownLifespan();
-      if ("error" in report) log.error(messageOf(report.error), { error: report.error });
+      const { error } = await shutdownLifespan();
+      if (error !== undefined) log.error(messageOf(error), { err: error });
     }
     await link?.failed(error);
     throw error;
@@ -53,8 +65,9 @@ export function singleService(
 
   return {
     async start(interrupted) {
+      useServerLogger(true);
       try {
-        await lifespan?.startup(settings.startupTimeout);
+        await lifespan?.startup(settings.startupTimeout, level);
       } catch (error) {
         return await fail(error, false);
       }
@@ -87,7 +100,9 @@ export function singleService(
       serving = true;
       link?.listening(listener.port);
       const { hostname, port: bound } = listener;
-      return { hostname, port: bound, url: formatUrl(hostname, bound, secure) };
+      const url = formatUrl(hostname, bound, secure);
+      publishServer(() => ({ type: "listening", app: lifespan?.owner, url }));
+      return { hostname, port: bound, url };
     },
 
     async stop(reason) {
@@ -96,19 +111,24 @@ export function singleService(
       const retired = reason === RETIRED;
       if (!retired) serving = false;
       lifespan?.beginShutdown();
+      const parts = [listener!, listener!.websockets];
+      const stopping = tellStopping(lifespan?.owner, reason, parts, log, level);
       let report: StopReport = { leftRunning: false };
       try {
         if (!retired && settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
         if (retired) await handover?.handOver(Math.min(HANDOVER_MAX, settings.gracefulTimeout));
-        const drained = await drain(
-          [listener!, listener!.websockets],
-          settings.gracefulTimeout,
-          log,
-        );
-        const shutdown = await shutdownLifespan();
+        const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
+        const { teardownMs, ...shutdown } = await shutdownLifespan();
         report = { ...shutdown, leftRunning: drained.cut || shutdown.leftRunning };
+        tellStopped(stopping, {
+          drainMs: drained.drainMs,
+          teardownMs,
+          cut: drained.cut,
+          failed: "error" in report,
+        });
         return report;
       } finally {
+        useServerLogger(false);
         if (lifespan !== undefined) lifespan.managed = false;
         await link?.stopped(!("error" in report));
       }

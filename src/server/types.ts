@@ -96,8 +96,10 @@ export interface ServeOptions {
   workers?: number | "auto";
   /**
    * Where the server's lines go, for an app that is not an `App` (an `App` has its own
-   * `logger` option, which this overrides).
-   * @default {console}
+   * `logger` option, which this overrides: while served, the app's own lines go here too). Given
+   * a logger, `serve()` logs that it started and stopped at `info`; on the default console it
+   * keeps those lines at `debug`, as quiet as before.
+   * @default {the app's logger, else console}
    */
   logger?: Logger;
 }

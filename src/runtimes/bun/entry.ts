@@ -8,6 +8,7 @@
 import process from "node:process";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Entry } from "../types.ts";
+import { named } from "./listen.ts";
 import { bunWebSocketHost } from "./websocket.ts";
 
 /** The part of Bun's server used here. */
@@ -20,10 +21,11 @@ interface BunServer {
 export function entry(exitWhenDone: (code: number) => void): Entry {
   let server: BunServer | undefined;
   const websockets = bunWebSocketHost();
-  let running = 0;
+  /** The handlers still running, with when each began. */
+  const running = new Map<Request, number>();
   let idle: (() => void) | undefined;
-  const done = () => {
-    if (--running === 0) idle?.();
+  const done = (request: Request) => {
+    if (running.delete(request) && running.size === 0) idle?.();
   };
   let cutStop!: (stopped: Promise<void>) => void;
   const cutStopped = new Promise<void>((resolve) => cutStop = resolve);
@@ -34,19 +36,19 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
         // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
         attachWebSocketHost(server, websockets);
       }
-      running++;
+      running.set(request, Date.now());
       try {
         const result = handler(request, env);
-        if (!(result instanceof Promise)) return done(), result;
-        return result.finally(done);
+        if (!(result instanceof Promise)) return done(request), result;
+        return result.finally(() => done(request));
       } catch (error) {
-        done();
+        done(request);
         throw error;
       }
     },
     requests: (keepServer) => ({
       drain() {
-        const finished = running === 0
+        const finished = running.size === 0
           ? Promise.resolve()
           : new Promise<void>((resolve) => idle = resolve);
         // As `listen.ts`: stop(false) stops accepting, closes idle connections, and settles once
@@ -58,7 +60,8 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
         if (!keepServer && server !== undefined) cutStop(server.stop(true));
       },
       abandon: () => server?.unref(),
-      describe: () => `${running} request(s)`,
+      describe: () => `${running.size} request(s)`,
+      open: () => ({ requests: named(running) }),
     }),
     websockets: websockets.sockets,
     stopped(exitCode) {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { InFlightRequest } from "../../core/drain.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Handler, Listener, ListenOptions } from "../types.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
@@ -35,6 +36,9 @@ const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 export async function listen(
   { handler, hostname, port, tls, reusePort, log }: ListenOptions,
 ): Promise<Listener> {
+  // The handlers still running, with when each began: to name them if they are cut. (A body
+  // still streaming once its handler returned is Bun's to track: it is cut, but not named.)
+  const running = new Map<Request, number>();
   const server = Bun.serve({
     hostname,
     port,
@@ -42,9 +46,18 @@ export async function listen(
     reusePort,
     // No error page with stack traces for errors that escape the handler.
     development: false,
-    fetch: handler,
+    fetch: (request, env) => {
+      const result = handler(request, env);
+      if (!(result instanceof Promise)) return result;
+      // Read once the handler awaits: what it did until then takes no time worth telling.
+      running.set(request, Date.now());
+      const forget = () => running.delete(request);
+      // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
+      result.then(forget, forget);
+      return result;
+    },
     error: (error) => {
-      log.error(`Request failed: ${String(error)}`, { error });
+      log.error(`Request failed: ${String(error)}`, { err: error });
       return new Response("Internal Server Error", { status: 500 });
     },
     websocket: bunWebSocketHandler,
@@ -70,5 +83,15 @@ export async function listen(
     // server would then keep the process alive.
     abandon: () => server.unref(),
     describe: () => "connections (Bun's stop(true) did not settle)",
+    open: () => ({ requests: named(running) }),
   };
+}
+
+/** The requests of `running`, as the drain names them. */
+export function named(running: Map<Request, number>): InFlightRequest[] {
+  return [...running].map(([request, startedAt]) => ({
+    method: request.method,
+    url: request.url,
+    startedAt,
+  }));
 }

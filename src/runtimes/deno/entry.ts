@@ -20,7 +20,7 @@ export function entry(): Entry {
       // For `upgradeWebSocket`: the app sees `info` as `c.env`.
       attachWebSocketHost(info as object, websockets);
       if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
-      return inFlight.serve(handler(request, info));
+      return inFlight.serve(request, handler(request, info));
     },
     requests: () => ({
       drain() {
@@ -29,6 +29,7 @@ export function entry(): Entry {
       },
       cut: (reason) => inFlight.cutAll(reason),
       describe: () => `${inFlight.size} request(s)`,
+      open: () => ({ requests: inFlight.requests() }),
     }),
     websockets: websockets.sockets,
     stopped: () => {},

@@ -4,18 +4,28 @@
  *
  * @module
  */
+import type { InFlightRequest } from "../../core/drain.ts";
 import { closingConnection } from "../responses.ts";
 import { hasStreamBody } from "./_internals.ts";
+
+/** A request, and when its handler was called (by `Date.now()`). */
+interface Started {
+  readonly request: Request;
+  readonly startedAt: number;
+}
 
 /**
  * The requests a grace period may have to end: handlers still running, bodies still streaming.
  * Only async handlers and stream bodies are tracked; a string or byte response costs a lookup.
  */
 export class InFlight {
-  /** The `resolve` of each handler still running: the cut answers in its place. */
-  readonly #running = new Set<(response: Response) => void>();
-  /** Ends one stream body still being sent, with the reason given. */
-  readonly #streams = new Set<(reason: Error) => void>();
+  /**
+   * The `resolve` of each handler still running (the cut answers in its place), with its
+   * request and start, to name it if it is cut.
+   */
+  readonly #running = new Map<(response: Response) => void, Started>();
+  /** Ends one stream body still being sent, with the reason given; with its request. */
+  readonly #streams = new Map<(reason: Error) => void, Started>();
   /** Set once the grace period is over: what cut requests fail with. */
   reason: Error | undefined;
   /** Set when the drain begins: responses from then on ask the client to close. */
@@ -31,16 +41,27 @@ export class InFlight {
     return new Response(body, { status: 503 });
   }
 
-  /** Tracks what a handler returned, until it is sent or cut. */
-  serve(result: Response | Promise<Response>): Response | Promise<Response> {
-    return result instanceof Promise ? this.#race(result) : this.#track(result);
+  /**
+   * Tracks what the handler of `request` returned, until sent or cut. The clock is read only for
+   * what is tracked (an async handler, a stream body), once the handler has returned: what it
+   * did until its first `await` takes no time worth telling.
+   */
+  serve(request: Request, result: Response | Promise<Response>): Response | Promise<Response> {
+    return result instanceof Promise ? this.#race(request, result) : this.#track(request, result);
+  }
+
+  /** The requests tracked, for the drain to count and name. */
+  requests(): InFlightRequest[] {
+    return [...this.#running.values(), ...this.#streams.values()].map((
+      { request, startedAt },
+    ) => ({ method: request.method, url: request.url, startedAt }));
   }
 
   /** Ends every tracked request; later ones are cut as they come. */
   cutAll(reason: Error): void {
     this.reason = reason;
-    for (const resolve of this.#running) resolve(InFlight.cutResponse(reason));
-    for (const cut of this.#streams) cut(reason);
+    for (const resolve of this.#running.keys()) resolve(InFlight.cutResponse(reason));
+    for (const cut of this.#streams.keys()) cut(reason);
     this.#running.clear();
     this.#streams.clear();
     this.#checkIdle();
@@ -65,17 +86,19 @@ export class InFlight {
   }
 
   // The one cost on the hot path: a promise Deno waits on instead of the handler's, so that
-  // the cut can settle it. Kept to that promise and the two callbacks it needs.
-  #race(pending: Promise<Response>): Promise<Response> {
+  // the cut can settle it. Kept to that promise, the two callbacks it needs, and the record of
+  // the request for the warning that names it if it is cut.
+  #race(request: Request, pending: Promise<Response>): Promise<Response> {
     const running = this.#running;
+    const startedAt = Date.now();
     return new Promise((resolve, reject) => {
-      running.add(resolve);
+      running.set(resolve, { request, startedAt });
       pending.then(
         (response) => {
           if (running.delete(resolve)) {
             // A body that cannot be read (already locked) must fail the request, not hang it.
             try {
-              resolve(this.#track(response));
+              resolve(this.#track(request, response, startedAt));
             } catch (error) {
               reject(error);
             }
@@ -97,15 +120,15 @@ export class InFlight {
     });
   }
 
-  #track(response: Response): Response {
+  #track(request: Request, response: Response, startedAt?: number): Response {
     if (this.draining) response = closingConnection(response);
     if (!hasStreamBody(response)) return response;
-    const body = this.#cuttable(response.body!);
+    const body = this.#cuttable({ request, startedAt: startedAt ?? Date.now() }, response.body!);
     return new Response(body, response);
   }
 
   /** `body`, read through a stream that fails when cut and cancels `body` then. */
-  #cuttable(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  #cuttable(started: Started, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     const cuts = this.#streams;
     const reader = body.getReader();
     let cut: (reason: Error) => void;
@@ -122,7 +145,7 @@ export class InFlight {
           controller.error(reason);
           reader.cancel(reason).catch(() => {});
         };
-        cuts.add(cut);
+        cuts.set(cut, started);
       },
       async pull(controller) {
         try {

@@ -50,7 +50,9 @@ export async function listen(
       onListen: () => {}, // no "Listening on" line of Deno's own
       onError: (error) => {
         // Deno reports a body that failed here too: a cut one is no server error.
-        if (error !== inFlight.reason) log.error(`Request failed: ${String(error)}`, { error });
+        if (error !== inFlight.reason) {
+          log.error(`Request failed: ${String(error)}`, { err: error });
+        }
         return new Response("Internal Server Error", { status: 500 });
       },
     },
@@ -58,7 +60,7 @@ export async function listen(
       // For `upgradeWebSocket`: the app sees `info` as `c.env`.
       attachWebSocketHost(info as object, websockets);
       if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
-      return inFlight.serve(handler(request, info));
+      return inFlight.serve(request, handler(request, info));
     },
   );
   return {
@@ -78,5 +80,6 @@ export async function listen(
     // client goes (run() ends it).
     cut: (reason) => inFlight.cutAll(reason),
     describe: () => "connections (a client that stopped reading?)",
+    open: () => ({ requests: inFlight.requests() }),
   };
 }

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { createServer as createSecureServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { InFlightRequest } from "../../core/drain.ts";
 import type { Listener, ListenOptions } from "../types.ts";
 import { idle, internals, responseOn, stopAccepting } from "./_internals.ts";
 import { serveWebSockets } from "./websocket.ts";
@@ -19,6 +20,9 @@ export async function listen(
   const requestListener = getRequestListener(handler);
   let draining = false;
   const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    // All a cut needs to name the request (its method and URL are on it already): no closure,
+    // no set; the requests in flight are found through their connections.
+    (incoming as Started)[STARTED] = Date.now();
     // During the drain, a response on a keep-alive connection would keep it open until its
     // keep-alive timeout: ask the client to close it instead.
     if (draining) outgoing.setHeader("connection", "close");
@@ -35,7 +39,7 @@ export async function listen(
       resolve();
     });
   });
-  server.on("error", (error) => log.error(`Server error: ${error.message}`, { error }));
+  server.on("error", (error) => log.error(`Server error: ${error.message}`, { err: error }));
   // Connections, not requests, are tracked: a keep-alive connection carries many requests for
   // one entry here. Every TCP connection, for the cut: also those still in a TLS handshake or
   // an upgrade, which `closeAllConnections()` does not touch. With TLS, also the TLS sockets,
@@ -91,5 +95,23 @@ export async function listen(
       clearInterval(idleSweep);
     },
     describe: () => `${connections.size} connection(s)`,
+    open: () => ({ requests: inFlight(carriers), connections: connections.size }),
   };
+}
+
+const STARTED: unique symbol = Symbol("startedAt");
+type Started = IncomingMessage & { [STARTED]?: number };
+
+/** The requests whose response is still on its way on `carriers` (none known without it). */
+function inFlight(carriers: Iterable<Socket>): InFlightRequest[] {
+  const requests: InFlightRequest[] = [];
+  if (!internals["socket._httpMessage"]) return requests;
+  for (const socket of carriers) {
+    if (idle(socket)) continue;
+    const { method = "GET", url = "/", [STARTED]: startedAt = Date.now() } = responseOn(
+      socket,
+    )!.req as Started;
+    requests.push({ method, url, startedAt });
+  }
+  return requests;
 }

@@ -52,7 +52,7 @@ export function serveWebSockets(
     (target ??= wire()).then(
       (upgrades) => upgrades.emit("upgrade", incoming, socket, head),
       (error: unknown) => {
-        log.error(`Cannot serve WebSockets: ${String(error)}`, { error });
+        log.error(`Cannot serve WebSockets: ${String(error)}`, { err: error });
         socket.destroy();
       },
     );
