@@ -60,7 +60,7 @@ describe("drain()", () => {
     const { logger, records } = recordingLogger();
     const parts = [fakePart("a"), fakePart("b")];
     for (const part of parts) part.finish();
-    const report = await drain(parts, GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT);
+    const report = await drain(parts, GRACEFUL_TIMEOUT, logger, { cutTimeout: CUT_TIMEOUT });
     assert.deepEqual(report, { cut: false, abandoned: false });
     assert.deepEqual(parts.map((part) => [part.cuts.length, part.abandoned]), [[0, 0], [0, 0]]);
     assert.deepEqual(records, []);
@@ -71,7 +71,7 @@ describe("drain()", () => {
     const done = fakePart("done");
     done.finish();
     const held = fakePart("held", { finishOnCut: true });
-    const report = await drain([done, held], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT);
+    const report = await drain([done, held], GRACEFUL_TIMEOUT, logger, { cutTimeout: CUT_TIMEOUT });
     assert.deepEqual(report, { cut: true, abandoned: false });
     assert.equal(done.cuts.length, 0, "a part already drained is not cut");
     assert.equal(held.cuts.length, 1);
@@ -85,7 +85,9 @@ describe("drain()", () => {
     const { logger, records } = recordingLogger();
     const cuttable = fakePart("2 connection(s)", { finishOnCut: true });
     const stuck = fakePart("1 WebSocket(s)");
-    const report = await drain([cuttable, stuck], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT);
+    const report = await drain([cuttable, stuck], GRACEFUL_TIMEOUT, logger, {
+      cutTimeout: CUT_TIMEOUT,
+    });
     assert.deepEqual(report, { cut: true, abandoned: true });
     assert.deepEqual([cuttable.cuts.length, stuck.cuts.length], [1, 1]);
     assert.deepEqual([cuttable.abandoned, stuck.abandoned], [0, 1]);
@@ -105,7 +107,9 @@ describe("drain()", () => {
         throw new Error("broken");
       },
     });
-    const report = await drain([rejects, throws], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT);
+    const report = await drain([rejects, throws], GRACEFUL_TIMEOUT, logger, {
+      cutTimeout: CUT_TIMEOUT,
+    });
     assert.deepEqual(report, { cut: false, abandoned: false });
     assert.deepEqual(records.map(({ level, message }) => [level, message]).sort(), [
       ["error", "Error while draining: broken"],
@@ -123,7 +127,9 @@ describe("drain()", () => {
       throw new Error("cannot let go");
     };
     const cuttable = fakePart("cuttable", { finishOnCut: true });
-    const report = await drain([broken, cuttable], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT);
+    const report = await drain([broken, cuttable], GRACEFUL_TIMEOUT, logger, {
+      cutTimeout: CUT_TIMEOUT,
+    });
     assert.deepEqual(report, { cut: true, abandoned: true });
     assert.equal(cuttable.cuts.length, 1);
     assert.deepEqual(records.map(({ level, message }) => [level, message]), [
@@ -152,7 +158,10 @@ describe("drain()", () => {
     };
     assert.deepEqual(countOpen([server, sockets]), { requests: 2, connections: 3, websockets: 2 });
     const told: unknown[] = [];
-    await drain([server, sockets], GRACEFUL_TIMEOUT, logger, CUT_TIMEOUT, (cut) => told.push(cut));
+    await drain([server, sockets], GRACEFUL_TIMEOUT, logger, {
+      cutTimeout: CUT_TIMEOUT,
+      onCut: (cut) => told.push(cut),
+    });
     assert.deepEqual(
       records.map((record) => [record.level, record.message.replace(/\d{3,} ms/, "N ms")]),
       [

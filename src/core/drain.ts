@@ -103,6 +103,20 @@ export interface DrainReport {
   readonly abandoned: boolean;
 }
 
+/** What was cut at the end of the grace period, as the warnings name it. */
+export interface Cut {
+  readonly requests: CutRequest[];
+  readonly websockets: number;
+}
+
+/** How `drain()` may be tuned: the cut's own deadline, and who else hears of the cut. */
+export interface DrainOptions {
+  /** How long what was cut may take to close (`CUT_TIMEOUT`). */
+  readonly cutTimeout?: number;
+  /** Told what was cut, after the warnings (a server publishes it on its channel). */
+  readonly onCut?: (cut: Cut) => void;
+}
+
 /**
  * Drains `parts` together, within `gracefulTimeout` ms plus `cutTimeout` at most. Never rejects:
  * a part that fails to drain, cut or let go is logged, and the sequence goes on for the others.
@@ -111,8 +125,7 @@ export async function drain(
   parts: readonly Drainable[],
   gracefulTimeout: number,
   log: Logger,
-  cutTimeout: number = CUT_TIMEOUT,
-  onCut?: (cut: { requests: CutRequest[]; websockets: number }) => void,
+  { cutTimeout = CUT_TIMEOUT, onCut }: DrainOptions = {},
 ): Promise<DrainReport> {
   const open = new Set(parts);
   const drained = Promise.all(parts.map(async (part) => {
@@ -151,7 +164,7 @@ function tellCut(
   parts: readonly Drainable[],
   gracefulTimeout: number,
   log: Logger,
-  onCut?: (cut: { requests: CutRequest[]; websockets: number }) => void,
+  onCut?: (cut: Cut) => void,
 ): void {
   const now = Date.now();
   const requests: CutRequest[] = [];

@@ -57,14 +57,15 @@ export async function drainTold(
     parts,
     gracefulTimeout,
     stopping.log,
-    undefined,
-    (cut) =>
-      publishServer(() => ({
-        type: "cut",
-        app: stopping.app,
-        ...cut,
-        gracefulTimeoutMs: gracefulTimeout,
-      })),
+    {
+      onCut: (cut) =>
+        publishServer(() => ({
+          type: "cut",
+          app: stopping.app,
+          ...cut,
+          gracefulTimeoutMs: gracefulTimeout,
+        })),
+    },
   );
   return { ...report, drainMs: roundMs(performance.now() - started) };
 }
