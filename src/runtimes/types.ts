@@ -13,10 +13,21 @@ export type Handler = (request: Request, env?: unknown) => Response | Promise<Re
 /** What a runtime needs to bind: the handler and where. */
 export interface ListenOptions {
   readonly handler: Handler;
+  /** The TCP address, unless `unix` is given. */
   readonly hostname: string;
+  /** The TCP port, unless `unix` is given. */
   readonly port: number;
+  /**
+   * The path of a unix socket to bind instead of a TCP address; the server layer has made sure
+   * nothing is at the path (a stale socket file is removed, a live one is an error).
+   */
+  readonly unix?: string;
   /** Certificate and key, PEM, to serve HTTPS. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** Serve HTTP/2 by ALPN beside HTTP/1.1 (given with `tls` only). */
+  readonly http2?: boolean;
+  /** Milliseconds an idle keep-alive connection stays open, where the runtime can set it. */
+  readonly keepAliveTimeout?: number;
   /** Let other processes bind the same port (workers on Deno and Bun; node:cluster needs none). */
   readonly reusePort?: boolean;
   /** Where the server's own lines go (a handler's error, a server error). */
@@ -30,9 +41,9 @@ export interface ListenOptions {
  * running. `websockets` drain alongside.
  */
 export interface Listener extends Drainable {
-  /** The address bound. */
+  /** The address bound; `""` on a unix socket. */
   readonly hostname: string;
-  /** The port bound. */
+  /** The port bound; 0 on a unix socket. */
   readonly port: number;
   /** The WebSockets opened through this listener: drained with it. */
   readonly websockets: Drainable;
@@ -71,11 +82,12 @@ export interface Runtime {
   /** Sends `signal` to the process `pid` (`process.kill`, which Deno reports faithfully). */
   kill(pid: number, signal: "SIGKILL" | "SIGTERM" | "SIGINT"): void;
   /**
-   * Whether workers that each listen on port 0 get one shared port (`node:cluster`'s handle in
-   * the primary); if not, the first worker binds a free port with `reusePort` and the others
-   * bind that one.
+   * Whether the workers' listens share one socket that the primary holds (`node:cluster`'s
+   * handle): workers that each listen on port 0 get one port, and workers can serve one unix
+   * socket. If not, the first worker binds a free port with `reusePort` and the others bind
+   * that one, and a unix socket (which has no `reusePort`) cannot be served by workers.
    */
-  readonly workersSharePortZero: boolean;
+  readonly workersShareSocket: boolean;
   /**
    * The module whose default export the runtime serves by itself (`bun run`, `deno serve`),
    * if it does that.

@@ -192,7 +192,7 @@ function fakeRuntime(kernel: Kernel, script: (worker: FakeWorker) => Promise<voi
     kill(pid) {
       workers.find((worker) => worker.pid === pid)?.signal();
     },
-    workersSharePortZero: kernel.clusterSharesZero,
+    workersShareSocket: kernel.clusterSharesZero,
     startWorker(env) {
       const worker = new FakeWorker(nextPid++, env, kernel);
       kernel.timeline.push(`worker ${worker.pid} starts as ${worker.marker.index}`);

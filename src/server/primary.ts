@@ -361,7 +361,7 @@ export function primaryService(
   const spawn = async (slot: Slot, replacing: boolean): Promise<Worker | WorkerRecord> => {
     // Node's workers share port 0 through node:cluster (one handle for every worker that
     // listens on 0); elsewhere the first one picks a port and the others wait for it.
-    const shared = runtime.workersSharePortZero;
+    const shared = runtime.workersShareSocket;
     const waitsForPort = !shared && port === undefined && slot.index > 1;
     const marker: WorkerMarker = {
       index: slot.index,

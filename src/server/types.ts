@@ -13,12 +13,17 @@ export interface Fetchable {
 
 /** Where a server listens, as given to `onListen`. */
 export interface ListenInfo {
-  /** The address bound, e.g. `127.0.0.1`. */
+  /** The address bound, e.g. `127.0.0.1`; `""` on a unix socket. */
   readonly hostname: string;
-  /** The port bound (the real one when `port: 0` asked for a free one). */
+  /** The port bound (the real one when `port: 0` asked for a free one); 0 on a unix socket. */
   readonly port: number;
-  /** `http://127.0.0.1:8000`, or `https://…` with `tls`. No trailing slash. */
+  /**
+   * `http://127.0.0.1:8000`, or `https://…` with `tls`, no trailing slash; on a unix socket
+   * `unix:` and its path (`unix:/run/app.sock`), as Hypercorn prints it.
+   */
   readonly url: string;
+  /** The path of the unix socket served, when `unix` was given. */
+  readonly unix?: string;
 }
 
 /** TLS certificate and key, PEM-encoded. */
@@ -27,6 +32,16 @@ export interface TlsOptions {
   cert: string;
   /** The private key, PEM. */
   key: string;
+}
+
+/** What the access log writes besides its defaults. */
+export interface AccessLogOptions {
+  /**
+   * Log each request's query string with its path. Off by default: a query can carry
+   * secrets (tokens, e-mail addresses).
+   * @default {false}
+   */
+  query?: boolean;
 }
 
 /** Readiness endpoint answered by the server itself. */
@@ -47,6 +62,13 @@ export interface ServeOptions {
    * @default {"127.0.0.1"}
    */
   hostname?: string;
+  /**
+   * Path of a unix domain socket to listen on instead of a TCP port (behind nginx, say);
+   * not together with `port` or `hostname`. A socket file left by a process that died is
+   * replaced; one that a live process listens on is an error. The file is removed after the
+   * shutdown.
+   */
+  unix?: string;
   /** Aborting it starts a graceful shutdown, as `server.shutdown()` does. */
   signal?: AbortSignal;
   /**
@@ -77,6 +99,19 @@ export interface ServeOptions {
   onListen?: (info: ListenInfo) => void;
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
+  /**
+   * Serve HTTP/2 (negotiated by ALPN) and HTTP/1.1 on the same port; needs `tls`. WebSockets
+   * stay HTTP/1.1.
+   * @default {false}
+   */
+  http2?: boolean;
+  /**
+   * Milliseconds an idle keep-alive connection stays open (Hypercorn's
+   * `keep_alive_timeout`). Node only: Bun's is its `idleTimeout` of 10 s, and `Deno.serve`
+   * has none to set.
+   * @default {5000 (Node's own)}
+   */
+  keepAliveTimeout?: number;
   /** Answer readiness probes on `health.path`. */
   health?: HealthOptions;
   /**
@@ -94,6 +129,26 @@ export interface ServeOptions {
    * @default {1}
    */
   workers?: number | "auto";
+  /**
+   * A worker that has answered this many requests (plus a random part of
+   * `maxRequestsJitter`) is replaced, as a reload replaces it: the new one starts and listens
+   * before the old one drains, so no request fails. Contains a slow leak, as gunicorn's
+   * `max_requests`. Runs workers: with `workers` left at 1, one worker under a primary.
+   */
+  maxRequests?: number;
+  /**
+   * Each worker's limit is `maxRequests` plus a random whole number from 0 to this, so that
+   * the workers are not all replaced at once.
+   * @default {0}
+   */
+  maxRequestsJitter?: number;
+  /**
+   * One `info` line per request through the logger, once its response is sent, with
+   * `{ method, path, status, durationMs, bytes, remote, protocol }`; `{ query: true }` adds the
+   * query string to `path`.
+   * @default {false}
+   */
+  accessLog?: boolean | AccessLogOptions;
   /**
    * Where the server's lines go, for an app that is not an `App` (an `App` has its own
    * `logger` option, which this overrides: while served, the app's own lines go here too). Given

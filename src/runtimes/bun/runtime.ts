@@ -21,7 +21,7 @@ export const runtime: Runtime = {
   ...processRuntime,
   // Loaded only by a primary: a single process never needs it.
   startWorker: async (env) => (await import("./worker.ts")).startWorker(env),
-  workersSharePortZero: false,
+  workersShareSocket: false,
   get main() {
     return Bun.main;
   },

@@ -47,7 +47,7 @@ export const runtime: Runtime = {
   // Loaded only by a primary: a single process never needs it.
   kill: (pid, signal) => Deno.kill(pid, signal),
   startWorker: async (env) => (await import("./worker.ts")).startWorker(env),
-  workersSharePortZero: false,
+  workersShareSocket: false,
   get main() {
     return Deno.mainModule;
   },

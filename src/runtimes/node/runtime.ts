@@ -13,5 +13,5 @@ export const runtime: Runtime = {
   listen,
   ...processRuntime,
   startWorker,
-  workersSharePortZero: true,
+  workersShareSocket: true,
 };
