@@ -127,6 +127,7 @@ describe("the architecture", () => {
     const pinned = {
       "mod.ts": [
         ...testingNames,
+        "AccessLogOptions",
         "App",
         "AppOptions",
         "AppState",
