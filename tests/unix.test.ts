@@ -158,6 +158,10 @@ describe("unix sockets", () => {
     },
     async () => {
       const path = socketPath();
+      // Left by a primary that was killed: the next one clears it before its workers start.
+      const crashed = await otherListener(path);
+      process.kill(crashed.pid, "SIGKILL");
+      await crashed.exited;
       await using child = new Child(fixture, {
         FIXTURE: JSON.stringify({ options: { unix: path, workers: 2 } }),
       });

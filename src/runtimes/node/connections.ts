@@ -14,6 +14,12 @@ import type { InFlightRequest } from "../../core/drain.ts";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { idle, internals, responseOn } from "./_internals.ts";
 
+/**
+ * How long the drain leaves a connection that has sent nothing yet (ms): a client sends its
+ * request right after connecting, within a round trip.
+ */
+const FIRST_REQUEST_WAIT = 500;
+
 const STARTED: unique symbol = Symbol("startedAt");
 type Started = IncomingMessage & { [STARTED]?: number };
 
@@ -60,15 +66,16 @@ export function trackConnections(
   let draining = false;
   // Every TCP connection, for the cut: also those still in a TLS handshake or an upgrade,
   // which `closeAllConnections()` does not touch.
-  const connections = new Set<Socket>();
-  const track = (set: Set<Socket>) => (socket: Socket) => {
-    set.add(socket);
+  const connections = new Map<Socket, number>();
+  /** Tracks a socket in `set`, with when it was accepted, until it closes. */
+  const track = (set: Map<Socket, number>) => (socket: Socket) => {
+    set.set(socket, Date.now());
     socket.once("close", () => set.delete(socket));
   };
   server.on("connection", track(connections));
   // The sockets that carry HTTP/1 responses: with TLS, the TLS sockets. An HTTP/2 one has no
   // response of its own and would be taken for idle: its session drains it.
-  const carriers = secure ? new Set<Socket>() : connections;
+  const carriers = secure ? new Map<Socket, number>() : connections;
   if (secure) {
     const carry = track(carriers);
     server.on("secureConnection", (socket: TLSSocket) => {
@@ -81,7 +88,16 @@ export function trackConnections(
   server.on("upgrade", (_incoming: IncomingMessage, socket: Duplex) => upgraded.add(socket));
   const closeIdle = internals["socket._httpMessage"]
     ? () => {
-      for (const socket of carriers) if (!upgraded.has(socket) && idle(socket)) socket.destroy();
+      const now = Date.now();
+      for (const [socket, acceptedAt] of carriers) {
+        if (upgraded.has(socket) || !idle(socket)) continue;
+        // One that has sent nothing yet is a client whose first request is on its way (it
+        // connected as the drain began, or node:cluster handed it over meanwhile): closed now,
+        // it would get a reset for a request it sent. It is answered with `connection: close`;
+        // only one still silent after a while (a browser's preconnect) is closed unanswered.
+        if (socket.bytesRead === 0 && now - acceptedAt < FIRST_REQUEST_WAIT) continue;
+        socket.destroy();
+      }
     }
     : () => (server as Server).closeIdleConnections();
   let idleSweep: ReturnType<typeof setInterval> | undefined;
@@ -90,7 +106,7 @@ export function trackConnections(
   return {
     drain() {
       draining = true;
-      for (const socket of carriers) {
+      for (const socket of carriers.keys()) {
         const outgoing = responseOn(socket);
         if (outgoing && !outgoing.headersSent) outgoing.setHeader("connection", "close");
       }
@@ -104,13 +120,13 @@ export function trackConnections(
     cut() {
       if ("closeAllConnections" in server) server.closeAllConnections();
       for (const session of sessions?.keys() ?? []) session.destroy();
-      for (const socket of connections) socket.destroy();
+      for (const socket of connections.keys()) socket.destroy();
     },
     get size() {
       return connections.size;
     },
     requests: () => [
-      ...inFlight(carriers),
+      ...inFlight(carriers.keys()),
       ...[...sessions?.values() ?? []].flatMap((streams) => [...streams.values()]),
     ],
   };

@@ -1,7 +1,8 @@
 /**
- * `keepAliveTimeout`: how long an idle keep-alive connection stays open, where the runtime
- * can set it (Node; Bun as its `idleTimeout`). Deno has none to set: it keeps an idle
- * connection until its client closes it.
+ * Connections as a server keeps and closes them: `keepAliveTimeout` (how long an idle
+ * keep-alive connection stays open, where the runtime can set it: Node; Bun as its
+ * `idleTimeout`; Deno has none to set and keeps an idle connection until its client closes
+ * it), and a connection whose first request comes as the drain begins.
  */
 import assert from "node:assert/strict";
 import { connect as connectHttp2 } from "node:http2";
@@ -51,6 +52,46 @@ async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T>
     clearTimeout(timer);
   }
 }
+
+describe("connections", () => {
+  test(
+    "on Node, a connection made before the drain whose first request comes after it began is answered, and asked to close",
+    {
+      skip: runtimeName !== "node" && "Deno's shutdown() and Bun's stop() close it unanswered",
+    },
+    async () => {
+      let stopping!: () => void;
+      const began = new Promise<void>((resolve) => stopping = resolve);
+      const logger = {
+        debug: () => {},
+        info: (message: string) => message.startsWith("Shutting down") && stopping(),
+        warn: () => {},
+        error: () => {},
+      };
+      const server = await serve(app, { port: 0, handleSignals: false, logger });
+      const socket = connect(server.port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      const stopped = server.shutdown();
+      try {
+        // Logged as the drain begins, which closes the idle connections before anything else
+        // runs (and again every 10 ms).
+        await began;
+        let received = "";
+        socket.setEncoding("utf8").on("data", (chunk) => received += chunk);
+        const closed = new Promise<unknown>((resolve) => {
+          socket.once("close", resolve);
+          socket.once("error", resolve);
+        });
+        socket.write("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        assert.equal(await closed, false, "closed without an error");
+        assert.match(received, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(received, /\r\nconnection: close\r\n/i);
+      } finally {
+        await stopped;
+      }
+    },
+  );
+});
 
 describe("keepAliveTimeout", () => {
   test("on Node, an idle keep-alive connection is closed after about keepAliveTimeout", {
