@@ -11,7 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import WebSocket from "ws";
-import { App, serve } from "../mod.ts";
+import { App, serve, type ServeOptions } from "../mod.ts";
 import { Child } from "./child.ts";
 import { runtimeName } from "./helpers.ts";
 
@@ -63,6 +63,14 @@ async function openEcho(path: string): Promise<{
   const message = () =>
     new Promise<string>((resolve) => ws.once("message", (data) => resolve(String(data))));
   return { ws, message, closed };
+}
+
+/**
+ * `serve()`, expected to reject: should it serve instead, the server is shut down (and the
+ * promise resolves), so that the test fails rather than hangs on it.
+ */
+async function servedThenStopped(app: App, options: ServeOptions): Promise<void> {
+  await (await serve(app, { handleSignals: false, ...options })).shutdown();
 }
 
 /** Another process listening on `path` (it prints `listening` once bound). */
@@ -134,7 +142,7 @@ describe("unix sockets", () => {
     const app = new App()
       .beforeServing(() => void events.push("beforeServing"))
       .afterServing(() => void events.push("afterServing"));
-    await assert.rejects(serve(app, { unix: path, handleSignals: false }), {
+    await assert.rejects(servedThenStopped(app, { unix: path }), {
       message: `Cannot listen on unix:${path}: another process listens on it (EADDRINUSE)`,
     });
     assert.deepEqual(events, ["beforeServing", "afterServing"], "what startup opened is closed");
@@ -145,7 +153,7 @@ describe("unix sockets", () => {
   test("a file that is not a socket at the path is an error naming it, and is left as it is", async () => {
     const path = socketPath();
     writeFileSync(path, "not a socket");
-    await assert.rejects(serve(new App(), { unix: path, handleSignals: false }), {
+    await assert.rejects(servedThenStopped(new App(), { unix: path }), {
       message: `Cannot listen on unix:${path}: a file that is not a socket is at that path`,
     });
     assert.equal(readFileSync(path, "utf8"), "not a socket");
@@ -215,7 +223,7 @@ describe("unix sockets", () => {
       ] as const
     ) {
       await assert.rejects(
-        serve(app, { unix: path, handleSignals: false, ...options }),
+        servedThenStopped(app, { unix: path, ...options }),
         (error) => {
           assert.ok(error instanceof TypeError);
           assert.match(error.message, /^unix with workers needs workers that share one socket/);
