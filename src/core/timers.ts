@@ -8,7 +8,7 @@
 import { clearInterval, setInterval } from "node:timers";
 
 /** The longest delay `setTimeout` keeps; a longer one fires after 1 ms. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
+export const MAX_TIMER_DELAY: number = 2 ** 31 - 1;
 
 /** Whether `work` settles within `ms`; rejects if it rejects first. The timer is cleared. */
 export async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {

@@ -36,13 +36,14 @@
  * @module
  */
 import { LifespanError, ShutdownError, StartupError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
+import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Runtime, WorkerProcess } from "../runtimes/types.ts";
 import { exitCodes, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
 import { EXIT_CODES, SIGNAL_ECHO_MS } from "./signals.ts";
 import type { ListenInfo } from "./types.ts";
+import { clearStaleSocket } from "./unix.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
 
 /** More restarts of one worker than this within `START_LIMIT_INTERVAL` ms: give up. */
@@ -147,6 +148,19 @@ export async function workerCount(workers: number | "auto"): Promise<number> {
   if (workers !== "auto") return workers;
   const { availableParallelism } = await import("node:os");
   return availableParallelism();
+}
+
+/**
+ * Clears a unix socket's path once, before any worker starts: `node:cluster` binds it in this
+ * process, at the first worker's listen, and a worker must not touch the socket of the others.
+ * (Deno and Bun do not serve one with workers: see `serve.ts`.)
+ */
+async function clearSocketPath(path: string): Promise<void> {
+  try {
+    await clearStaleSocket(path);
+  } catch (error) {
+    throw new Error(`Cannot listen on unix:${path}: ${messageOf(error)}`, { cause: error });
+  }
 }
 
 /** The primary of `count` workers. See the module doc. */
@@ -493,6 +507,7 @@ export function primaryService(
 
   return {
     async start(interrupted): Promise<ListenInfo> {
+      if (settings.unix !== undefined) await clearSocketPath(settings.unix);
       const onInterrupt = () => stopAll();
       interrupted.addEventListener("abort", onInterrupt, { once: true });
       try {
@@ -508,7 +523,9 @@ export function primaryService(
         throw failure ?? startupInterrupted(interrupted);
       }
       phase = "serving";
-      return { hostname, port: port!, url: formatUrl(hostname, port!, settings.tls !== undefined) };
+      const { unix } = settings;
+      const url = formatUrl(hostname, port!, settings.tls !== undefined, unix);
+      return unix === undefined ? { hostname, port: port!, url } : { hostname, port: 0, url, unix };
     },
 
     async stop(): Promise<StopReport> {

@@ -11,7 +11,7 @@ import { StartupError } from "../core/errors.ts";
 import type { Runtime } from "../runtimes/types.ts";
 import { register, retirePrevious } from "./hot.ts";
 import { exitCodes, RELOAD, type Running, startLifecycle } from "./lifecycle.ts";
-import { resolveOptions, SERVE_OPTIONS } from "./settings.ts";
+import { resolveOptions, SERVE_OPTIONS, type Settings } from "./settings.ts";
 import { singleService } from "./single.ts";
 import type { LifecycleLevel } from "./told.ts";
 import type { Fetchable, ServeOptions, Server } from "./types.ts";
@@ -41,6 +41,7 @@ async function start(
     throw new TypeError(`serve() expects an app with a fetch method, got ${describeValue(app)}`);
   }
   const settings = resolveOptions((name) => runtime.env(name), options);
+  if (settings.unix !== undefined && !runtime.workersShareSocket) await checkUnixAlone(settings);
   const log = settings.logger ?? lifespanOf(app)?.log ?? consoleLogger;
   const level: LifecycleLevel = terminal || log !== consoleLogger ? "info" : "debug";
   const lifecycle = {
@@ -78,7 +79,7 @@ async function start(
     return await startLifecycle(singleService(runtime, app, settings, log, level), lifecycle);
   }
   // `bun --hot` evaluated the modules anew: the server of the previous version stops first.
-  const place = `${settings.hostname}:${settings.port}`;
+  const place = settings.unix ?? `${settings.hostname}:${settings.port}`;
   await retirePrevious(place);
   const running = await startLifecycle(
     singleService(runtime, app, settings, log, level),
@@ -86,6 +87,23 @@ async function start(
   );
   register(place, running);
   return running;
+}
+
+/**
+ * Where each worker binds a socket of its own (`reusePort`: Deno, Bun), a unix socket, which
+ * has no `reusePort`, can be served by one process only: a `TypeError` if workers would run.
+ */
+async function checkUnixAlone({ unix, workers, maxRequests }: Settings): Promise<void> {
+  const count = workers === 1 ? 1 : await (await import("./primary.ts")).workerCount(workers);
+  if (count === 1 && maxRequests === undefined) return;
+  const asked = count > 1
+    ? `workers ${describeValue(workers)}`
+    : `maxRequests ${maxRequests} (which runs workers)`;
+  throw new TypeError(
+    "unix with workers needs workers that share one socket, as node:cluster's do on Node: " +
+      "here each worker binds its own with reusePort, which a unix socket does not have; got " +
+      `unix ${describeValue(unix)} and ${asked}`,
+  );
 }
 
 /** `serve()` for a person at a terminal: the implementation of `app.run()`. */

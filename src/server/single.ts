@@ -79,19 +79,27 @@ export function singleService(
       } catch {
         return await fail(startupInterrupted(interrupted), true);
       }
+      const { unix } = settings;
       try {
+        // A worker's socket is its primary's, which cleared the path before starting workers.
+        if (unix !== undefined && link === undefined) {
+          await (await import("./unix.ts")).clearStaleSocket(unix);
+        }
         listener = await runtime.listen({
           handler: settings.health
             ? withHealth(handler, settings.health.path, () => serving)
             : handler,
           hostname: settings.hostname,
           port,
+          unix,
           tls: settings.tls,
+          http2: settings.http2,
+          keepAliveTimeout: settings.keepAliveTimeout,
           reusePort: link !== undefined,
           log,
         });
       } catch (error) {
-        const url = formatUrl(settings.hostname, port, secure);
+        const url = formatUrl(settings.hostname, port, secure, unix);
         return await fail(
           new Error(`Cannot listen on ${url}: ${messageOf(error)}`, { cause: error }),
           true,
@@ -100,9 +108,11 @@ export function singleService(
       serving = true;
       link?.listening(listener.port);
       const { hostname, port: bound } = listener;
-      const url = formatUrl(hostname, bound, secure);
+      const url = formatUrl(hostname, bound, secure, unix);
       publishServer(() => ({ type: "listening", app: lifespan?.owner, url }));
-      return { hostname, port: bound, url };
+      return unix === undefined
+        ? { hostname, port: bound, url }
+        : { hostname, port: bound, url, unix };
     },
 
     async stop(reason) {

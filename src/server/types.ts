@@ -66,7 +66,8 @@ export interface ServeOptions {
    * Path of a unix domain socket to listen on instead of a TCP port (behind nginx, say);
    * not together with `port` or `hostname`. A socket file left by a process that died is
    * replaced; one that a live process listens on is an error. The file is removed after the
-   * shutdown.
+   * shutdown. With workers, Node's share the one socket; on Deno and Bun, where each worker
+   * binds its own, it is a `TypeError`.
    */
   unix?: string;
   /** Aborting it starts a graceful shutdown, as `server.shutdown()` does. */
@@ -100,16 +101,19 @@ export interface ServeOptions {
   /** Serve HTTPS with this certificate and key. */
   tls?: TlsOptions;
   /**
-   * Serve HTTP/2 (negotiated by ALPN) and HTTP/1.1 on the same port; needs `tls`. WebSockets
-   * stay HTTP/1.1.
+   * Serve HTTP/2 (negotiated by ALPN) and HTTP/1.1 on the same port; needs `tls` (no cleartext
+   * h2c). At shutdown each HTTP/2 session gets GOAWAY and its streams drain as requests do.
+   * WebSockets stay HTTP/1.1. Deno offers HTTP/2 with any `tls`, whether this is set or not.
    * @default {false}
    */
   http2?: boolean;
   /**
-   * Milliseconds an idle keep-alive connection stays open (Hypercorn's
-   * `keep_alive_timeout`). Node only: Bun's is its `idleTimeout` of 10 s, and `Deno.serve`
-   * has none to set.
-   * @default {5000 (Node's own)}
+   * Milliseconds an idle keep-alive connection stays open (Hypercorn's `keep_alive_timeout`);
+   * `Infinity`: until its client closes it. Node: `server.keepAliveTimeout`, and with `http2`
+   * also an HTTP/2 session with no stream open. Bun: its `idleTimeout`, in whole seconds
+   * (rounded up, at most 255), which also ends a request whose handler sends nothing for that
+   * long. Deno has none to set: an idle connection stays open until its client closes it.
+   * @default {5000 on Node, 10 s on Bun}
    */
   keepAliveTimeout?: number;
   /** Answer readiness probes on `health.path`. */

@@ -4,6 +4,7 @@
  * @module
  */
 import type { InFlightRequest } from "../../core/drain.ts";
+import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Handler, Listener, ListenOptions } from "../types.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
@@ -11,9 +12,14 @@ import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
 /** The part of Bun's API used here, typed so that tsc and deno check it too. */
 interface BunServe {
   serve(options: {
-    hostname: string;
-    port: number;
+    /** Either `hostname` and `port`, or `unix` (a socket path). */
+    hostname?: string;
+    port?: number;
+    unix?: string;
     tls?: { cert: string; key: string };
+    http2?: boolean;
+    /** Seconds a connection may send and receive nothing (at most 255; 0: no limit). */
+    idleTimeout?: number;
     reusePort?: boolean;
     development: boolean;
     fetch: Handler;
@@ -21,8 +27,9 @@ interface BunServe {
     /** The socket events of the requests `fetch` upgraded. */
     websocket: unknown;
   }): {
-    hostname: string;
-    port: number;
+    /** Undefined on a unix socket. */
+    hostname?: string;
+    port?: number;
     stop(closeActiveConnections?: boolean): Promise<void>;
     unref(): void;
   };
@@ -30,20 +37,24 @@ interface BunServe {
 
 const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 
-/** Binds `Bun.serve` and serves `handler` on it. */
+/**
+ * Binds `Bun.serve` and serves `handler` on it. `keepAliveTimeout` is Bun's `idleTimeout`, in
+ * whole seconds (rounded up, at most 255): it also ends a request whose handler sends nothing
+ * for that long.
+ */
 // async: what Bun.serve throws at once (a busy port) becomes a rejection.
 // deno-lint-ignore require-await
 export async function listen(
-  { handler, hostname, port, tls, reusePort, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, http2, keepAliveTimeout, reusePort, log }: ListenOptions,
 ): Promise<Listener> {
   // The handlers still running, with when each began: to name them if they are cut. (A body
   // still streaming once its handler returned is Bun's to track: it is cut, but not named.)
   const running = new Map<Request, number>();
   const server = Bun.serve({
-    hostname,
-    port,
+    ...(unix === undefined ? { hostname, port, reusePort } : { unix }),
     tls,
-    reusePort,
+    http2,
+    ...(keepAliveTimeout === undefined ? {} : { idleTimeout: idleSeconds(keepAliveTimeout) }),
     // No error page with stack traces for errors that escape the handler.
     development: false,
     fetch: (request, env) => {
@@ -69,8 +80,8 @@ export async function listen(
   let cutStop!: (stopped: Promise<void>) => void;
   const cutStopped = new Promise<void>((resolve) => cutStop = resolve);
   return {
-    hostname: server.hostname,
-    port: server.port,
+    hostname: server.hostname ?? "",
+    port: server.port ?? 0,
     websockets: websockets.sockets,
     // stop(false) stops accepting and closes idle keep-alive connections at once; it settles
     // when the in-flight requests, streamed bodies included, are done.
@@ -85,6 +96,11 @@ export async function listen(
     describe: () => "connections (Bun's stop(true) did not settle)",
     open: () => ({ requests: named(running) }),
   };
+}
+
+/** Bun's `idleTimeout` for `ms`: whole seconds, at most 255; 0 (none) past any timer's reach. */
+function idleSeconds(ms: number): number {
+  return ms > MAX_TIMER_DELAY ? 0 : Math.min(255, Math.ceil(ms / 1000));
 }
 
 /** The requests of `running`, as the drain names them. */

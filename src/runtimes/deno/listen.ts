@@ -19,8 +19,10 @@ import { denoWebSocketHost } from "./websocket.ts";
 interface DenoServe {
   serve(
     options: {
-      hostname: string;
-      port: number;
+      /** Either `hostname` and `port`, or `path` (a unix socket). */
+      hostname?: string;
+      port?: number;
+      path?: string;
       reusePort?: boolean;
       cert?: string;
       key?: string;
@@ -28,24 +30,29 @@ interface DenoServe {
       onError: (error: unknown) => Response;
     },
     handler: (request: Request, info: unknown) => Response | Promise<Response>,
-  ): { addr: { hostname: string; port: number }; shutdown(): Promise<void> };
+  ): {
+    addr: { hostname: string; port: number } | { path: string };
+    shutdown(): Promise<void>;
+  };
 }
 
 const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
 
-/** Binds `Deno.serve` and serves `handler` on it. */
+/**
+ * Binds `Deno.serve` and serves `handler` on it. With `tls`, Deno offers HTTP/2 by ALPN beside
+ * HTTP/1.1 whether `http2` is asked for or not; `keepAliveTimeout` has nothing to set: Deno
+ * keeps an idle keep-alive connection until its client closes it.
+ */
 // async: what Deno.serve throws at once (AddrInUse) becomes a rejection.
 // deno-lint-ignore require-await
 export async function listen(
-  { handler, hostname, port, tls, reusePort, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, reusePort, log }: ListenOptions,
 ): Promise<Listener> {
   const inFlight = new InFlight();
   const websockets = denoWebSocketHost();
   const server = Deno.serve(
     {
-      hostname,
-      port,
-      reusePort,
+      ...(unix === undefined ? { hostname, port, reusePort } : { path: unix }),
       ...tls,
       onListen: () => {}, // no "Listening on" line of Deno's own
       onError: (error) => {
@@ -63,9 +70,10 @@ export async function listen(
       return inFlight.serve(request, handler(request, info));
     },
   );
+  const { addr } = server;
   return {
-    hostname: server.addr.hostname,
-    port: server.addr.port,
+    hostname: "hostname" in addr ? addr.hostname : "",
+    port: "port" in addr ? addr.port : 0,
     websockets: websockets.sockets,
     drain() {
       // Deno closes a keep-alive connection once its response is sent; saying so lets the

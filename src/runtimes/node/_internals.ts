@@ -47,7 +47,7 @@ export function responseOn(socket: Socket): ServerResponse | undefined {
  * The listener's drain closes idle connections itself (see `idle`). Falls back to
  * `server.close()` where `socket._httpMessage` does not hold.
  */
-export function stopAccepting(server: Server, closed: () => void): void {
+export function stopAccepting(server: NetServer, closed: () => void): void {
   if (internals["socket._httpMessage"]) NetServer.prototype.close.call(server, () => closed());
   else server.close(() => closed());
 }

@@ -1,117 +1,104 @@
 /**
- * Node: `node:http` (or `node:https`) with `@hono/node-server`'s request listener.
+ * Node: `node:http`, `node:https`, or `node:http2` (HTTP/2 and HTTP/1.1 on one TLS port) with
+ * `@hono/node-server`'s request listener, which takes the requests of either.
  *
  * @module
  */
 import { getRequestListener } from "@hono/node-server";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createSecureServer as createHttp2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from "node:http2";
 import { createServer as createSecureServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
-import type { Duplex } from "node:stream";
-import type { InFlightRequest } from "../../core/drain.ts";
+import type { AddressInfo } from "node:net";
+import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import type { Listener, ListenOptions } from "../types.ts";
-import { idle, internals, responseOn, stopAccepting } from "./_internals.ts";
+import { stopAccepting } from "./_internals.ts";
+import { markStarted, trackConnections } from "./connections.ts";
 import { serveWebSockets } from "./websocket.ts";
 
-/** Binds `node:http` (or `node:https` with `tls`) and serves `handler` on it. */
+/** Node's own keep-alive timeout of `node:http`, which `node:http2` has only from Node 24. */
+const NODE_KEEP_ALIVE_TIMEOUT = 5000;
+
+/** Binds `node:http` (`node:https` with `tls`, `node:http2` with `http2`) and serves `handler`. */
 export async function listen(
-  { handler, hostname, port, tls, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, http2 = false, keepAliveTimeout, log }: ListenOptions,
 ): Promise<Listener> {
   const requestListener = getRequestListener(handler);
   let draining = false;
-  const onRequest = (incoming: IncomingMessage, outgoing: ServerResponse) => {
-    // All a cut needs to name the request (its method and URL are on it already): no closure,
-    // no set; the requests in flight are found through their connections.
-    (incoming as Started)[STARTED] = Date.now();
-    // During the drain, a response on a keep-alive connection would keep it open until its
-    // keep-alive timeout: ask the client to close it instead.
-    if (draining) outgoing.setHeader("connection", "close");
+  const onRequest = (
+    incoming: IncomingMessage | Http2ServerRequest,
+    outgoing: ServerResponse | Http2ServerResponse,
+  ) => {
+    if (incoming.httpVersionMajor === 1) {
+      markStarted(incoming as IncomingMessage);
+      // During the drain, a response on a keep-alive connection would keep it open until its
+      // keep-alive timeout: ask the client to close it instead. (HTTP/2 has GOAWAY for that,
+      // and no `connection` header.)
+      if (draining) outgoing.setHeader("connection", "close");
+    }
     void requestListener(incoming, outgoing);
   };
-  const server = tls ? createSecureServer(tls, onRequest) : createServer(onRequest);
+  const server = http2 && tls
+    ? createHttp2Server({ ...tls, allowHTTP1: true }, onRequest)
+    : tls
+    ? createSecureServer(tls, onRequest)
+    : createServer(onRequest);
+  // Node takes 0 for no limit, and fires a longer timer than it keeps after 1 ms.
+  const keepAlive = keepAliveTimeout === undefined
+    ? NODE_KEEP_ALIVE_TIMEOUT
+    : keepAliveTimeout > MAX_TIMER_DELAY
+    ? 0
+    : keepAliveTimeout;
+  // The HTTP/2 server's HTTP/1.1 connections are `node:http`'s, which read it there too (Node
+  // 24 sets it; before, they had none and stayed open while the client kept them).
+  if (keepAliveTimeout !== undefined || http2) {
+    (server as { keepAliveTimeout: number }).keepAliveTimeout = keepAlive;
+  }
   // Upgrade requests come on the `upgrade` event, not as requests: they go to the app there.
+  // (On the HTTP/2 server, over HTTP/1.1: WebSockets over HTTP/2, RFC 8441, are not served.)
   const websockets = serveWebSockets(server, handler, onRequest, log);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, hostname, () => {
+    const listening = () => {
       server.off("error", reject);
       resolve();
-    });
+    };
+    if (unix !== undefined) server.listen(unix, listening);
+    else server.listen(port, hostname, listening);
   });
   server.on("error", (error) => log.error(`Server error: ${error.message}`, { err: error }));
   // Connections, not requests, are tracked: a keep-alive connection carries many requests for
-  // one entry here. Every TCP connection, for the cut: also those still in a TLS handshake or
-  // an upgrade, which `closeAllConnections()` does not touch. With TLS, also the TLS sockets,
-  // which carry the response in flight.
-  const connections = new Set<Socket>();
-  const track = (set: Set<Socket>) => (socket: Socket) => {
-    set.add(socket);
-    socket.once("close", () => set.delete(socket));
-  };
-  server.on("connection", track(connections));
-  const carriers = tls ? new Set<Socket>() : connections;
-  if (tls) server.on("secureConnection", track(carriers));
-  // Upgraded sockets (WebSockets, or upgrades the app is still answering) are no HTTP
-  // connections: they drain with the WebSockets, or are cut.
-  const upgraded = new WeakSet<Duplex>();
-  server.on("upgrade", (_incoming: IncomingMessage, socket: Duplex) => upgraded.add(socket));
-  const closeIdle = internals["socket._httpMessage"]
-    ? () => {
-      for (const socket of carriers) if (!upgraded.has(socket) && idle(socket)) socket.destroy();
-    }
-    : () => server.closeIdleConnections();
-  const { address, port: bound } = server.address() as AddressInfo;
-  let idleSweep: ReturnType<typeof setInterval> | undefined;
+  // one entry; an HTTP/2 session is one connection too.
+  const connections = trackConnections(server, {
+    secure: tls !== undefined,
+    http2,
+    sessionIdleTimeout: keepAlive,
+  });
+  // A unix socket's address is its path.
+  const address = server.address() as AddressInfo | string;
 
   return {
-    hostname: address,
-    port: bound,
+    hostname: typeof address === "string" ? "" : address.address,
+    port: typeof address === "string" ? 0 : address.port,
     websockets,
     async drain() {
       draining = true;
-      // The responses already in flight get the same request to close.
-      for (const socket of carriers) {
-        const outgoing = responseOn(socket);
-        if (outgoing && !outgoing.headersSent) outgoing.setHeader("connection", "close");
-      }
       const closed = new Promise<void>((resolve) => stopAccepting(server, resolve));
-      // A connection whose response is still on its way goes idle once it is sent in full:
-      // close it then, not at its keep-alive timeout. Polled during the drain only.
-      closeIdle();
-      idleSweep = setInterval(closeIdle, 10);
+      connections.drain();
       try {
         await closed;
       } finally {
-        clearInterval(idleSweep);
+        connections.stopSweep();
         server.close(); // clears Node's own timer for the connections' timeouts
       }
     },
-    cut() {
-      server.closeAllConnections();
-      for (const socket of connections) socket.destroy();
-    },
-    abandon() {
-      clearInterval(idleSweep);
-    },
+    cut: () => connections.cut(),
+    abandon: () => connections.stopSweep(),
     describe: () => `${connections.size} connection(s)`,
-    open: () => ({ requests: inFlight(carriers), connections: connections.size }),
+    open: () => ({ requests: connections.requests(), connections: connections.size }),
   };
-}
-
-const STARTED: unique symbol = Symbol("startedAt");
-type Started = IncomingMessage & { [STARTED]?: number };
-
-/** The requests whose response is still on its way on `carriers` (none known without it). */
-function inFlight(carriers: Iterable<Socket>): InFlightRequest[] {
-  const requests: InFlightRequest[] = [];
-  if (!internals["socket._httpMessage"]) return requests;
-  for (const socket of carriers) {
-    if (idle(socket)) continue;
-    const { method = "GET", url = "/", [STARTED]: startedAt = Date.now() } = responseOn(
-      socket,
-    )!.req as Started;
-    requests.push({ method, url, startedAt });
-  }
-  return requests;
 }

@@ -6,6 +6,7 @@
  */
 import { createAdaptorServer, upgradeWebSocket } from "@hono/node-server";
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
+import type { Http2SecureServer } from "node:http2";
 import type { Server as SecureServer } from "node:https";
 import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
@@ -21,7 +22,7 @@ import { honoUpgradeTarget } from "./_internals.ts";
  * Bun).
  */
 export function serveWebSockets(
-  server: Server | SecureServer,
+  server: Server | SecureServer | Http2SecureServer,
   handler: Handler,
   onRequest: (incoming: IncomingMessage, outgoing: ServerResponse) => void,
   log: Logger,
