@@ -61,6 +61,7 @@ export {
   type TestWebSocketMessage,
 } from "./src/testing/websocket.ts";
 export type {
+  AccessLogOptions,
   Fetchable,
   HealthOptions,
   ListenInfo,

@@ -178,6 +178,9 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
   if (!node) throw new Error("package.json must name the supported Node versions in engines.node");
   const main = config.exports["."];
   if (!main) throw new Error('deno.json exports must have "."');
+  // The command line is the "./cli" entry, run as `npx lifespan-hono` (its `#!` line is kept).
+  const cli = config.exports["./cli"];
+  if (!cli) throw new Error('deno.json exports must have "./cli", the lifespan-hono command');
   return {
     name: config.name,
     version: config.version,
@@ -189,6 +192,7 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
     main: built(main, ".js"),
     types: built(main, ".d.ts"),
     exports,
+    bin: { "lifespan-hono": built(cli, ".js") },
     files: ["**/*.js", "**/*.js.map", "**/*.d.ts", "README.md", "LICENSE"],
     sideEffects: false,
     engines: { node },

@@ -9,7 +9,7 @@ import { basename, dirname, join, relative } from "node:path";
 import process from "node:process";
 import { ensureNode, SUPPORTED_MAJORS } from "./node-versions.mjs";
 
-const entries = ["mod.ts", "deno.ts", "bun.ts", "node.ts", "testing.ts"];
+const entries = ["mod.ts", "deno.ts", "bun.ts", "node.ts", "testing.ts", "cli.ts"];
 
 function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Child } from "./child.ts";
 import { runtimeName, scriptCommand } from "./helpers.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -145,6 +146,18 @@ console.log(response.status, await response.text());
 await server.shutdown();
 `;
 
+// What a user serves with the command line: the default export, startup and shutdown printed,
+// with erasable TypeScript only (the Node lines strip the types themselves).
+const cliApp = `import { App } from "@lifespan/hono";
+
+const app = new App();
+app.beforeServing((): void => console.log("beforeServing"));
+app.afterServing((): void => console.log("afterServing"));
+const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+app.get("/", (c) => c.text(\`hello from \${runtime}\`));
+export default app;
+`;
+
 describe(`the package, built and installed on ${runtimeName}`, () => {
   const work = mkdtempSync(join(tmpdir(), "lifespan-hono-package-"));
   const npmConsumer = join(work, "npm-consumer");
@@ -174,6 +187,8 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
     writeFileSync(join(npmConsumer, "app.mjs"), plainApp);
     writeFileSync(join(npmConsumer, "app.ts"), typedApp);
     writeFileSync(join(npmConsumer, "node-app.ts"), strippedApp);
+    writeFileSync(join(npmConsumer, "cli-app.mjs"), cliApp.replaceAll(": void", ""));
+    writeFileSync(join(npmConsumer, "cli-app.ts"), cliApp);
     // What a Node user writes: strict, nodenext, and the library's own .d.ts checked too.
     writeFileSync(
       join(npmConsumer, "tsconfig.json"),
@@ -238,6 +253,65 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
         );
       },
     );
+  }
+
+  /** Serves `module` with the installed bin run by `command`, then stops it with SIGTERM. */
+  async function serveWithBin(
+    command: [string, string[]],
+    module: string,
+    runtime: "node" | "bun",
+  ): Promise<void> {
+    await using child = new Child(
+      [command[0], [...command[1], "--port", "0", module]],
+      {},
+      npmConsumer,
+    );
+    const url = await child.url();
+    const response = await fetch(url);
+    assert.equal(await response.text(), `hello from ${runtime}`);
+    child.kill("SIGTERM");
+    const exit = await child.exited;
+    assert.equal(exit.code, 0, exit.stderr);
+    assert.deepEqual(
+      exit.stdout.filter((line) => /^(before|after)Serving$/.test(line)),
+      ["beforeServing", "afterServing"],
+    );
+  }
+
+  const installedBin = join("node_modules", ".bin", "lifespan-hono");
+
+  test("npx lifespan-hono runs the published bin", async () => {
+    const stdout = await execOk("npx", ["--no-install", "lifespan-hono", "--version"], npmConsumer);
+    assert.equal(stdout.trim(), denoConfig.version);
+  });
+
+  test(`the published bin serves a module's default export on ${runtimeName}, SIGTERM exits 0`, {
+    skip: runtimeName === "deno" && "Deno runs the command line from JSR (cli.ts, tested)",
+  }, async () => {
+    // Node through the bin's #! line; Bun as its docs say: `bunx --bun` runs the bin on Bun.
+    await serveWithBin(
+      runtimeName === "bun"
+        ? [process.execPath, ["x", "--bun", "lifespan-hono"]]
+        : [installedBin, []],
+      "cli-app.mjs",
+      runtimeName === "bun" ? "bun" : "node",
+    );
+  });
+
+  for (
+    const { major, binary } of [22, 24, 26].map((major) => ({
+      major,
+      binary: join(root, ".cache", "node", String(major), "bin", "node"),
+    }))
+  ) {
+    const missing = !existsSync(binary) &&
+      `Node ${major} is not in .cache/node (\`node scripts/node-versions.mjs\` fetches it)`;
+    test(`the published bin serves a TypeScript module on Node ${major} (type stripping)`, {
+      skip: (runtimeName !== "node" && "run by the Node steps") || (!nodeMatrixRequired && missing),
+    }, async () => {
+      assert.ok(!missing, `${missing}, but npm test should have fetched it`);
+      await serveWithBin([binary, [installedBin]], "cli-app.ts", "node");
+    });
   }
 
   // tsc and `deno publish` (5 s each) read files and do not depend on the runtime running the
