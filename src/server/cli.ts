@@ -108,7 +108,7 @@ const FLAGS: readonly Flag[] = [
     kind: "milliseconds",
     option: "keepAliveTimeout",
     placeholder: "MS",
-    help: "time an idle keep-alive connection stays open (Node) [5000]",
+    help: "time an idle keep-alive connection stays open [5000; Bun 10000]",
   },
   {
     name: "health",
