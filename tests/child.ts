@@ -82,6 +82,25 @@ export class Child {
     }
   }
 
+  /**
+   * Resolves with the exit, or rejects naming `after` if the child is still running `ms` from
+   * now: a liveness bound, so that a child that never exits fails its test with a message.
+   */
+  async exitedWithin(ms: number, after: string): Promise<Exit> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`still running ${ms} ms after ${after}:\n${this.stderr}`)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([this.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The URL the fixture printed once listening. */
   async url(): Promise<string> {
     const line = await this.waitFor(/^url |Running on /);

@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { Child, type Exit } from "./child.ts";
 import { runtimeName } from "./helpers.ts";
-import { count, freePort, get, getOnceUp } from "./http.ts";
+import { count, freePort, get, getOnceUp, probe } from "./http.ts";
 
 const fixture = new URL("./fixtures/entry.ts", import.meta.url).pathname;
 
@@ -95,12 +95,14 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    await using child = start(port, { topLevel: true });
+    await using child = start(port, { topLevel: true, holdStartup: true });
+    assert.equal(await child.waitFor(/^startup held$/), "startup held", child.stderr);
+    // Looked at from outside while the startup hook is held: nothing listens yet.
+    assert.equal(await probe(port), "refused", "the port was bound during a top-level startup");
+    child.kill("SIGUSR2");
     const url = `http://127.0.0.1:${port}/`;
     assert.deepEqual(await getOnceUp(url, child), { status: 200, body: "db connected v1" });
-    const listening = child.lines.findIndex((line) => /Started server|Listening on/.test(line));
-    const started = child.lines.indexOf("top-level startup done");
-    assert.ok(started >= 0 && (listening < 0 || started < listening), child.lines.join("\n"));
+    assert.ok(child.lines.includes("top-level startup done"), child.lines.join("\n"));
     child.kill("SIGTERM");
     assertRanOnce(await child.exited);
   });
