@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { App, serve } from "../mod.ts";
 import { Child, type Exit } from "./child.ts";
 import { captureConsole, deferred, runtimeName } from "./helpers.ts";
+import { freePort, probe } from "./http.ts";
 
 const fixture = new URL("./fixtures/server.ts", import.meta.url).pathname;
 
@@ -199,8 +200,12 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   });
 
   test("a failing startup binds nothing; run() prints the hook and exits 1", async () => {
-    const child = start({ run: true, failStartup: true });
-    const exit = await child.exited;
+    const port = await freePort();
+    await using child = start({ run: true, port, failStartup: true, holdStartup: true });
+    assert.equal(await child.waitFor(/^openDatabase held$/), "openDatabase held", child.stderr);
+    assert.equal(await probe(port), "refused", "the port was bound while the hook ran");
+    child.kill("SIGUSR2");
+    const exit = await child.exitedWithin(10_000, "the failing hook was let go");
     assert.equal(exit.code, 1);
     assert.match(exit.stderr, /beforeServing hook openDatabase threw: database is down/);
     assert.ok(!exit.stdout.some((line) => line.startsWith("Running on")), exit.stdout.join("\n"));
@@ -345,10 +350,26 @@ describe(`serve() in-process on ${runtimeName}`, () => {
   });
 
   test("a startup failure rejects with the StartupError and binds nothing", async () => {
-    const app = new App().beforeServing(() => {
+    const port = await freePort();
+    const entered = deferred<void>();
+    const release = deferred<void>();
+    const app = new App().beforeServing(async () => {
+      entered.resolve();
+      await release.promise;
       throw new Error("nope");
     });
-    await assert.rejects(serve(app, { port: 0, handleSignals: false }), { name: "StartupError" });
+    const serving = serve(app, { port, handleSignals: false });
+    try {
+      await entered.promise;
+      assert.equal(await probe(port), "refused", "the port was bound while the failing hook ran");
+      release.resolve();
+      await assert.rejects(serving, { name: "StartupError" });
+      assert.equal(await probe(port), "refused", "the port was left bound after the failure");
+    } finally {
+      release.resolve();
+      // A server that came up anyway (the defect looked for) is stopped: the run must end.
+      await serving.then((server) => server.shutdown(), () => {});
+    }
   });
 
   test("bad options are a TypeError naming the option and the value", async () => {
