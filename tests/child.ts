@@ -1,7 +1,7 @@
 /** A child process running a script on the runtime under test, read line by line. */
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { scriptCommand } from "./helpers.ts";
+import { scriptCommand, within } from "./helpers.ts";
 
 /** What a child printed and how it ended. */
 export interface Exit {
@@ -86,19 +86,8 @@ export class Child {
    * Resolves with the exit, or rejects naming `after` if the child is still running `ms` from
    * now: a liveness bound, so that a child that never exits fails its test with a message.
    */
-  async exitedWithin(ms: number, after: string): Promise<Exit> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`still running ${ms} ms after ${after}:\n${this.stderr}`)),
-        ms,
-      );
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+  exitedWithin(ms: number, after: string): Promise<Exit> {
+    return within(this.exited, ms, () => `still running ${ms} ms after ${after}:\n${this.stderr}`);
   }
 
   /** The URL the fixture printed once listening. */

@@ -58,12 +58,12 @@ function openStream(url: string): Promise<{ first: string; ended: Promise<void> 
 
 describe(`serve() in a child process on ${runtimeName}`, () => {
   test("startup completes before the first response; SIGTERM runs shutdown and exits 0", async () => {
-    const child = start();
+    await using child = start();
     const url = await child.url();
     assert.deepEqual(events(child.lines), ["beforeServing", "whileServing start"]);
     assert.equal((await get(url)).body, "hello");
     child.kill("SIGTERM");
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(10_000, "the signal");
     assert.equal(exit.code, 0, exit.stderr);
     assert.deepEqual(events(exit.stdout), [
       "beforeServing",
@@ -75,17 +75,17 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   });
 
   test("SIGINT shuts down gracefully too and exits 0", async () => {
-    const child = start();
+    await using child = start();
     await child.url();
     child.kill("SIGINT");
-    assertShutDownOnce(await child.exited);
+    assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 
   test("a response sent during the drain tells a keep-alive client to close", {
     // Bun: adding the header would put a step on every async response's path.
     skip: runtimeName === "bun" ? "not on Bun (see README)" : false,
   }, async () => {
-    const child = start();
+    await using child = start();
     const url = await child.url();
     const { Agent } = await import("node:http");
     const agent = new Agent({ keepAlive: true });
@@ -98,31 +98,32 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     child.kill("SIGTERM");
     assert.equal(await connection, "close");
     agent.destroy();
-    assert.equal((await child.exited).code, 0);
+    assert.equal((await child.exitedWithin(10_000, "the signal")).code, 0);
   });
 
   test("a request in flight at SIGTERM completes with 200 before shutdown runs", async () => {
-    const child = start();
+    await using child = start();
     const url = await child.url();
     const response = get(`${url}/slow?ms=300`);
     await child.waitFor(/^slow started$/);
     child.kill("SIGTERM");
     assert.deepEqual(await response, { status: 200, body: "slow done" });
-    assertShutDownOnce(await child.exited);
+    assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 
   test("an idle keep-alive connection does not hold shutdown for the grace period", {
     timeout: 30_000,
   }, async () => {
     // With a 10-minute grace period, only closing the idle connection lets the child exit
-    // before the test's own timeout.
-    const child = start({ options: { gracefulTimeout: 600_000 } });
+    // within the bound: a shutdown of milliseconds, with slack, under the 5 s after which
+    // Node's own keep-alive timeout would close the connection anyway.
+    await using child = start({ options: { gracefulTimeout: 600_000 } });
     const url = await child.url();
     const { Agent } = await import("node:http");
     const agent = new Agent({ keepAlive: true });
     assert.equal((await get(url, agent as never)).status, 200);
     child.kill("SIGTERM");
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(4_000, "SIGTERM with an idle connection open");
     agent.destroy();
     assert.equal(exit.code, 0, exit.stderr);
   });
@@ -131,13 +132,13 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     timeout: 15_000,
   }, async () => {
     // run(): an abandoned handler (a 20 s timer here) must not keep the process alive.
-    const child = start({ run: true, options: { gracefulTimeout: 100 } });
+    await using child = start({ run: true, options: { gracefulTimeout: 100 } });
     const url = await child.url();
     const response = get(`${url}/slow?ms=20000`);
     await child.waitFor(/^slow started$/);
     child.kill("SIGTERM");
     await assert.rejects(response);
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(10_000, "the signal");
     assert.equal(exit.code, 0, exit.stderr);
     assert.deepEqual(events(exit.stdout).slice(2), ["whileServing end", "afterServing"]);
   });
@@ -145,7 +146,7 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   test("an endless stream past gracefulTimeout is cut and the shutdown hooks still run once", {
     timeout: 15_000,
   }, async () => {
-    const child = start({ options: { gracefulTimeout: 100 } });
+    await using child = start({ options: { gracefulTimeout: 100 } });
     const url = await child.url();
     const { first, ended } = await openStream(`${url}/stream`);
     assert.equal(first, "data: tick\n\n");
@@ -153,30 +154,30 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     // The body breaks off rather than ending as if complete.
     await assert.rejects(ended);
     // serve() never calls exit: the child ends only once nothing of the stream is left running.
-    assertShutDownOnce(await child.exited);
+    assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 
   for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     test(`a second ${signal} while shutting down exits at once with code ${code}`, async () => {
-      const child = start({ hangShutdown: true });
+      await using child = start({ hangShutdown: true });
       await child.url();
       child.kill(signal);
       await child.waitFor(/^afterServing$/);
       // A person's second CTRL + C, not an echo of the first (those within 200 ms are one).
       await new Promise((resolve) => setTimeout(resolve, 300));
       child.kill(signal);
-      const exit = await child.exited;
+      const exit = await child.exitedWithin(10_000, `the second ${signal}`);
       assert.equal(exit.code, code, exit.stderr);
     });
   }
 
   test("a signal echoed at once (process group plus a wrapper) is one graceful shutdown", async () => {
-    const child = start();
+    await using child = start();
     await child.url();
     child.kill("SIGINT");
     child.kill("SIGINT");
     child.kill("SIGTERM");
-    assertShutDownOnce(await child.exited);
+    assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 
   test("a port in use is reported after shutdown ran; run() exits 1", async () => {
@@ -184,8 +185,8 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
     const { port } = blocker.address() as AddressInfo;
     try {
-      const child = start({ run: true, port });
-      const exit = await child.exited;
+      await using child = start({ run: true, port });
+      const exit = await child.exitedWithin(10_000, "it started");
       assert.equal(exit.code, 1);
       assert.match(exit.stderr, new RegExp(`Cannot listen on http://127.0.0.1:${port}`));
       assert.deepEqual(events(exit.stdout), [
@@ -215,10 +216,10 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   test("work registered at import sees SIGTERM: run() returns with no abandoned task", async () => {
     // backgroundTaskTimeout is 5 s: a task that never saw its signal abort would be abandoned
     // with a warning, and run() would then end the process itself.
-    const child = start({ run: true, earlyTask: true });
+    await using child = start({ run: true, earlyTask: true });
     await child.url();
     child.kill("SIGTERM");
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(10_000, "the signal");
     assert.equal(exit.code, 0, exit.stderr);
     assert.ok(
       exit.stdout.includes("early task stopped; signal taken at import aborted: true"),
@@ -229,24 +230,24 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   });
 
   test("run() prints where it runs once bound, and returns after SIGTERM", async () => {
-    const child = start({ run: true });
+    await using child = start({ run: true });
     const line = await child.waitFor(/^Running on /);
     assert.match(line, /^Running on http:\/\/127\.0\.0\.1:\d+ \(CTRL \+ C to quit\)$/);
     assert.equal((await get(await child.url())).body, "hello");
     child.kill("SIGTERM");
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(10_000, "the signal");
     assert.equal(exit.code, 0, exit.stderr);
     assert.equal(exit.stdout.at(-1), "run returned");
   });
 
   test("a handler that throws gives a plain 500; the error is logged on the server", async () => {
-    const child = start();
+    await using child = start();
     const url = await child.url();
     const response = await get(`${url}/fail`);
     assert.equal(response.status, 500);
     assert.equal(response.body, "Internal Server Error");
     child.kill("SIGTERM");
-    const exit = await child.exited;
+    const exit = await child.exitedWithin(10_000, "the signal");
     assert.match(exit.stderr, /secret detail/);
   });
 
@@ -255,13 +256,13 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
   }, async () => {
     // serve(), not run(): nothing calls exit, so the child ends only once the server has let go
     // of everything and the handler, which honours its request's signal, has ended.
-    const child = start({ options: { gracefulTimeout: 100 } });
+    await using child = start({ options: { gracefulTimeout: 100 } });
     const url = await child.url();
     const response = get(`${url}/until-aborted`);
     await child.waitFor(/^until-aborted started$/);
     child.kill("SIGTERM");
     await assert.rejects(response);
-    assertShutDownOnce(await child.exited);
+    assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 });
 
