@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
+import process from "node:process";
 import { describe, test } from "node:test";
 import { Hono } from "hono";
 import { App, serve } from "../mod.ts";
@@ -251,6 +252,14 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     assert.match(exit.stderr, /secret detail/);
   });
 
+  test("after the shutdown, SIGTERM is the runtime's again: its default ends the process", async () => {
+    await using child = start({ stopItself: true });
+    await child.waitFor(/^stopped by itself$/);
+    child.kill("SIGTERM");
+    const exit = await child.exitedWithin(10_000, "SIGTERM, with the server stopped");
+    assert.deepEqual([exit.code, exit.signal], [null, "SIGTERM"], exit.stderr);
+  });
+
   test("past gracefulTimeout a cut request's signal aborts and serve() leaves nothing running", {
     timeout: 15_000,
   }, async () => {
@@ -338,6 +347,19 @@ describe(`serve() in-process on ${runtimeName}`, () => {
     });
     assert.deepEqual(seen, { hostname: server.hostname, port: server.port, url: server.url });
     await server.shutdown();
+  });
+
+  test("listens for SIGINT and SIGTERM while serving, and not after the shutdown", {
+    // Deno's listeners (Deno.addSignalListener) are not counted by `process`: the child test
+    // above checks them by their effect.
+    skip: runtimeName === "deno" ? "counted through process on Node and Bun" : false,
+  }, async () => {
+    const counts = () => [process.listenerCount("SIGINT"), process.listenerCount("SIGTERM")];
+    const before = counts();
+    const server = await serve(new App(), { port: 0 }); // handleSignals: true, the default
+    assert.deepEqual(counts(), before.map((count) => count + 1));
+    await server.shutdown();
+    assert.deepEqual(counts(), before);
   });
 
   test("a failed shutdown rejects shutdown() and finished with the ShutdownError", async () => {
