@@ -126,7 +126,12 @@ function echoApp(): App {
   app.get(
     "/echo",
     upgradeWebSocket(() => ({
-      onMessage: (event, ws) => ws.send(event.data as string | ArrayBuffer),
+      onMessage(event, ws) {
+        // Binary messages arrive as ArrayBuffer, whatever the runtime hands over: said back.
+        const { data } = event;
+        if (typeof data === "string" || data instanceof ArrayBuffer) ws.send(data);
+        else ws.send(`not an ArrayBuffer: ${Object.prototype.toString.call(data)}`);
+      },
     })),
   );
   return app;
@@ -304,6 +309,36 @@ describe(`upgradeWebSocket() over a real socket on ${runtimeName}`, () => {
   });
 });
 
+describe(`WebSocket handler errors on ${runtimeName}`, () => {
+  test("go to the app's logger when no onError is given, and the socket stays open", async () => {
+    const logged: string[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (message: string) => void logged.push(message),
+    };
+    const app = new App({ logger });
+    app.get(
+      "/ws",
+      upgradeWebSocket(() => ({
+        onMessage(event, ws) {
+          if (event.data === "throw") throw new Error("handler broke");
+          ws.send(`still open after ${logged.length}`);
+        },
+      })),
+    );
+    await withServer(app, async (server) => {
+      const peer = await openPeer(wsUrl(server, "/ws"));
+      peer.send("throw");
+      peer.send("again");
+      assert.equal(await peer.next(), "still open after 1");
+      assert.deepEqual(logged, ["WebSocket handler failed: handler broke"]);
+      peer.close();
+    });
+  });
+});
+
 describe(`WebSockets in a child process on ${runtimeName}`, () => {
   test("SIGTERM sends 1001 to every client and runs each onClose, then the hooks once", async () => {
     const child = new Child(fixture);
@@ -400,6 +435,15 @@ describe(`client.websocket() in-process on ${runtimeName}`, () => {
     assert.equal(ws.code, 4000);
     assert.equal(ws.reason, "done");
     assert.equal(ws.readyState, 3);
+  });
+
+  test("websocket() resolves once the app's onOpen ran", async () => {
+    const log: string[] = [];
+    const app = new App();
+    app.get("/ws", upgradeWebSocket(() => ({ onOpen: () => void log.push("onOpen") })));
+    const ws = await app.testClient().websocket("/ws");
+    assert.deepEqual(log, ["onOpen"]);
+    await ws.close();
   });
 
   test("under testApp(), shutdown closes sockets with 1001 and awaits onClose before afterServing", async () => {
