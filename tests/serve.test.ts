@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { describe, test } from "node:test";
@@ -32,6 +34,24 @@ function assertShutDownOnce(exit: Exit): void {
 function get(url: string, agent = false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     httpRequest(url, { agent }, (response) => {
+      let body = "";
+      response.setEncoding("utf8").on("data", (chunk) => body += chunk);
+      response.on("end", () => resolve({ status: response.statusCode!, body }));
+      response.on("error", reject);
+    }).on("error", reject).end();
+  });
+}
+
+/** A self-signed certificate for 127.0.0.1, for the TLS tests only. */
+const TLS = {
+  cert: readFileSync(new URL("./fixtures/tls/cert.pem", import.meta.url), "utf8"),
+  key: readFileSync(new URL("./fixtures/tls/key.pem", import.meta.url), "utf8"),
+};
+
+/** A GET over HTTPS through `agent`, which trusts any certificate. */
+function getHttps(url: string, agent: HttpsAgent): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    httpsRequest(url, { agent }, (response) => {
       let body = "";
       response.setEncoding("utf8").on("data", (chunk) => body += chunk);
       response.on("end", () => resolve({ status: response.statusCode!, body }));
@@ -127,6 +147,29 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     const exit = await child.exitedWithin(4_000, "SIGTERM with an idle connection open");
     agent.destroy();
     assert.equal(exit.code, 0, exit.stderr);
+  });
+
+  test("tls: https is served; at SIGTERM a request in flight finishes, an idle one is closed", {
+    timeout: 30_000,
+  }, async () => {
+    // With a 10-minute grace period, the child exits within the bound only if the idle TLS
+    // connection is closed (as in the plain HTTP test above: under Node's 5 s keep-alive).
+    await using child = start({ options: { tls: TLS, gracefulTimeout: 600_000 } });
+    const url = await child.url();
+    assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const idle = new HttpsAgent({ keepAlive: true, rejectUnauthorized: false });
+    const fresh = new HttpsAgent({ rejectUnauthorized: false });
+    try {
+      assert.deepEqual(await getHttps(url, idle), { status: 200, body: "hello" });
+      const slow = getHttps(`${url}/slow?ms=300`, fresh);
+      await child.waitFor(/^slow started$/);
+      child.kill("SIGTERM");
+      assert.deepEqual(await slow, { status: 200, body: "slow done" });
+      assertShutDownOnce(await child.exitedWithin(4_000, "SIGTERM with an idle TLS connection"));
+    } finally {
+      idle.destroy();
+      fresh.destroy();
+    }
   });
 
   test("a request past gracefulTimeout is cut and the shutdown hooks still run once", {
