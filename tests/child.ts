@@ -1,7 +1,7 @@
 /** A child process running a script on the runtime under test, read line by line. */
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { scriptCommand } from "./helpers.ts";
+import { scriptCommand, within } from "./helpers.ts";
 
 /** What a child printed and how it ended. */
 export interface Exit {
@@ -80,6 +80,14 @@ export class Child {
       if (found.length >= count || this.#closed) return found.slice(0, count);
       await new Promise((resolve) => this.#waiters.push({ match, resolve }));
     }
+  }
+
+  /**
+   * Resolves with the exit, or rejects naming `after` if the child is still running `ms` from
+   * now: a liveness bound, so that a child that never exits fails its test with a message.
+   */
+  exitedWithin(ms: number, after: string): Promise<Exit> {
+    return within(this.exited, ms, () => `still running ${ms} ms after ${after}:\n${this.stderr}`);
   }
 
   /** The URL the fixture printed once listening. */

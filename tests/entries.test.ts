@@ -10,8 +10,8 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import WebSocket from "ws";
 import { Child, type Exit } from "./child.ts";
-import { runtimeName } from "./helpers.ts";
-import { count, freePort, get, getOnceUp } from "./http.ts";
+import { runtimeName, within } from "./helpers.ts";
+import { count, freePort, get, getOnceUp, probe } from "./http.ts";
 
 const fixture = new URL("./fixtures/entry.ts", import.meta.url).pathname;
 
@@ -95,12 +95,14 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     timeout: 30_000,
   }, async () => {
     const port = await freePort();
-    await using child = start(port, { topLevel: true });
+    await using child = start(port, { topLevel: true, holdStartup: true });
+    assert.equal(await child.waitFor(/^startup held$/), "startup held", child.stderr);
+    // Looked at from outside while the startup hook is held: nothing listens yet.
+    assert.equal(await probe(port), "refused", "the port was bound during a top-level startup");
+    child.kill("SIGUSR2");
     const url = `http://127.0.0.1:${port}/`;
     assert.deepEqual(await getOnceUp(url, child), { status: 200, body: "db connected v1" });
-    const listening = child.lines.findIndex((line) => /Started server|Listening on/.test(line));
-    const started = child.lines.indexOf("top-level startup done");
-    assert.ok(started >= 0 && (listening < 0 || started < listening), child.lines.join("\n"));
+    assert.ok(child.lines.includes("top-level startup done"), child.lines.join("\n"));
     child.kill("SIGTERM");
     assertRanOnce(await child.exited);
   });
@@ -117,6 +119,37 @@ describe(`export default app, served by ${runtimeName} itself`, { skip }, () => 
     assert.match(exit.stderr, /beforeServing hook connectDb threw: database is down/);
     assert.equal(count(exit.stdout, "afterServing v1"), 0);
     assert.equal(await answer, "no answer");
+  });
+
+  test("export default { fetch: app.fetch }: started once evaluated, stopped the same way", {
+    timeout: 30_000,
+  }, async () => {
+    const port = await freePort();
+    await using child = start(port, { exportFetch: true });
+    // Before any request: the startup began when the module had evaluated.
+    const started = await within(
+      child.waitFor(/^started v1$/),
+      10_000,
+      () => `no startup without a request:\n${child.lines.join("\n")}\n${child.stderr}`,
+    );
+    assert.equal(started, "started v1", child.stderr);
+    const url = `http://127.0.0.1:${port}/`;
+    assert.deepEqual(await getOnceUp(url, child), { status: 200, body: "db connected v1" });
+    child.kill("SIGTERM");
+    assertRanOnce(await child.exitedWithin(10_000, "SIGTERM"));
+  });
+
+  test("a failing shutdown ends the process with code 1, naming the hook", {
+    timeout: 30_000,
+  }, async () => {
+    const port = await freePort();
+    await using child = start(port, { failShutdown: true });
+    await getOnceUp(`http://127.0.0.1:${port}/`, child);
+    child.kill("SIGTERM");
+    const exit = await child.exitedWithin(10_000, "SIGTERM");
+    assert.equal(exit.code, 1, exit.stderr);
+    assert.match(exit.stderr, /afterServing hook closeDb threw: database went away/);
+    assert.equal(count(exit.stdout, "afterServing v1"), 1);
   });
 
   test("WebSockets through upgradeWebSocket; SIGTERM closes them with 1001", {

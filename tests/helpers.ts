@@ -8,6 +8,23 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
   return { promise, resolve };
 }
 
+/**
+ * Settles like `work`, or rejects with `message` (a function: read when the time is up) if it
+ * has not settled within `ms`: a liveness bound, so that a regression fails with a message
+ * instead of hanging until the test's own timeout.
+ */
+export async function within<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Collects console.error and console.warn calls until disposed, printing nothing. */
 export function captureConsole(): {
   errors: unknown[][];

@@ -1,6 +1,6 @@
 /** HTTP helpers for tests of servers that a runtime binds itself. Not a test file itself. */
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import type { Child } from "./child.ts";
 
 /** A port free now on 127.0.0.1, for a runtime that binds it itself. */
@@ -49,4 +49,21 @@ export async function getOnceUp(
 export function count(lines: string[], line: string): number {
   return lines.filter((printed) => printed.replace(/^\[serve-worker-\d+ *\] /, "") === line)
     .length;
+}
+
+/**
+ * What a TCP connection to `port` on 127.0.0.1 finds now: `"refused"` when nothing listens,
+ * `"accepted"`, or the code of another error. The connection is closed at once.
+ */
+export function probe(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("accepted");
+    });
+    socket.once("error", (error: Error & { code?: string }) => {
+      resolve(error.code === "ECONNREFUSED" ? "refused" : error.code ?? error.message);
+    });
+  });
 }

@@ -357,7 +357,10 @@ describe("diagnostics_channel", () => {
       app.afterServing(function closeDb() {
         throw new Error("close failed");
       });
+      app.get("/", (c) => c.text("ok"));
       const running = await serve(app, { port: 0, handleSignals: false });
+      // Requests publish nothing: the events below are the same with none.
+      for (let i = 0; i < 3; i++) assert.equal(await (await fetch(running.url)).text(), "ok");
       await assert.rejects(running.shutdown(), /close failed/);
     } finally {
       for (const unsubscribe of subscribers) unsubscribe();
@@ -397,6 +400,55 @@ describe("diagnostics_channel", () => {
     assert.equal(stopped.cut, false);
     assert.equal(typeof stopped.drainMs, "number");
     assert.equal(typeof stopped.teardownMs, "number");
+  });
+
+  test("nothing is published, nor a message made, while a channel has no subscriber", async () => {
+    // Every publish and every traced call of any channel is seen, subscribed or not.
+    type Publish = (this: { name: string }, message: unknown) => void;
+    type Trace = (this: { start: { name: string } }, ...args: unknown[]) => Promise<unknown>;
+    const channelPrototype: { publish: Publish } = Object.getPrototypeOf(
+      diagnosticsChannel.channel("lifespan-hono:test-probe"),
+    );
+    const tracingPrototype: { tracePromise: Trace } = Object.getPrototypeOf(
+      diagnosticsChannel.tracingChannel("lifespan-hono:test-probe"),
+    );
+    const { publish } = channelPrototype;
+    const { tracePromise } = tracingPrototype;
+    const calls: string[] = [];
+    channelPrototype.publish = function (message) {
+      calls.push(`publish ${this.name}`);
+      return publish.call(this, message);
+    };
+    tracingPrototype.tracePromise = function (...args) {
+      calls.push(`trace ${this.start.name}`);
+      return tracePromise.apply(this, args);
+    };
+    try {
+      // The spies see a channel of that name that nobody subscribes to.
+      diagnosticsChannel.channel("lifespan-hono:test-probe").publish("probe");
+      await diagnosticsChannel.tracingChannel("lifespan-hono:test-probe").tracePromise(
+        async () => {},
+        {},
+      );
+      const app = new App({ logger: recordingLogger() });
+      app.beforeServing(function connectDb() {});
+      app.whileServing(function* pool() {
+        yield;
+      });
+      app.afterServing(function closeDb() {});
+      app.get("/", (c) => c.text("ok"));
+      const running = await serve(app, { port: 0, handleSignals: false });
+      assert.equal(await (await fetch(running.url)).text(), "ok");
+      await running.shutdown();
+    } finally {
+      channelPrototype.publish = publish;
+      tracingPrototype.tracePromise = tracePromise;
+    }
+    for (const probe of ["publish lifespan-hono:test-probe", "trace tracing:lifespan-hono:test"]) {
+      assert.ok(calls.some((call) => call.startsWith(probe)), `the spies missed ${probe}`);
+    }
+    const library = calls.filter((call) => /lifespan-hono:(?!test-probe)/.test(call));
+    assert.deepEqual(library, []);
   });
 });
 

@@ -8,14 +8,15 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import postgres from "postgres";
 import { Child } from "./child.ts";
-import { runtimeName } from "./helpers.ts";
+import { deferred, runtimeName } from "./helpers.ts";
+import { freePort, probe } from "./http.ts";
 
 const main = new URL("../examples/postgres/main.ts", import.meta.url).pathname;
 
@@ -34,17 +35,6 @@ function run(command: string, args: string[]): Promise<{ code: number | null; ou
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => output += chunk);
     child.on("error", (error) => resolve({ code: null, output: String(error) }));
     child.on("close", (code) => resolve({ code, output }));
-  });
-}
-
-/** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
   });
 }
 
@@ -211,15 +201,31 @@ describe(`examples/postgres on ${runtimeName}`, () => {
     }
   });
 
-  test("an unreachable DATABASE_URL stops startup: exit 1 naming the hook, no socket", async () => {
-    const closedPort = await freePort();
-    const child = new Child(main, {
-      PORT: "0",
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/postgres`,
-    });
-    const exit = await child.exited;
-    assert.equal(exit.code, 1, exit.stderr);
-    assert.match(exit.stderr, /openPool/);
-    assert.ok(!exit.stdout.some((line) => line.includes("Running on")), exit.stdout.join("\n"));
+  test("a database that does not answer stops startup: exit 1 naming the hook, no socket", async () => {
+    // A "database" that takes the connection and never answers: openPool waits on it.
+    const connected = deferred<Socket>();
+    const database = createServer((socket) => connected.resolve(socket));
+    await new Promise<void>((resolve) => database.listen(0, "127.0.0.1", resolve));
+    const { port: databasePort } = database.address() as { port: number };
+    const port = await freePort();
+    try {
+      await using child = new Child(main, {
+        PORT: String(port),
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${databasePort}/postgres`,
+      });
+      const socket = await Promise.race([
+        connected.promise,
+        child.exited.then((exit) => assert.fail(`exited before connecting:\n${exit.stderr}`)),
+      ]);
+      assert.equal(await probe(port), "refused", "the port was bound while openPool waited");
+      database.close();
+      socket.destroy(); // the database goes away: the pool's first query fails
+      const exit = await child.exitedWithin(10_000, "the database went away during startup");
+      assert.equal(exit.code, 1, exit.stderr);
+      assert.match(exit.stderr, /openPool/);
+      assert.ok(!exit.stdout.some((line) => line.includes("Running on")), exit.stdout.join("\n"));
+    } finally {
+      database.close();
+    }
   });
 });

@@ -5,8 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -14,6 +12,7 @@ import { describe, test } from "node:test";
 import { Child, type Exit } from "./child.ts";
 import { App, run, serve } from "../mod.ts";
 import { runtimeName } from "./helpers.ts";
+import { freePort, probe } from "./http.ts";
 import {
   type Connection,
   connectTo,
@@ -102,15 +101,6 @@ async function withChild<T>(child: Child, body: (child: Child) => Promise<T>): P
 
 function portOf(url: string): number {
   return Number(new URL(url).port);
-}
-
-/** A port that was free a moment ago, for a child that must bind a known one. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A GET of `path` on a fresh connection. */
@@ -605,6 +595,8 @@ describe(`reliability: signals on ${runtimeName}`, () => {
       const port = await freePort();
       await withChild(startServer({ run: true, port, holdStartup: outcome }), async (child) => {
         await child.waitFor(/^startup waiting$/);
+        // Looked at from outside while the startup hook is held: nothing listens.
+        assert.equal(await probe(port), "refused", "the port was bound during startup");
         child.kill("SIGTERM");
         const exit = await exitOf(child);
         assert.equal(exit.code, 1, exit.stderr);
@@ -613,7 +605,7 @@ describe(`reliability: signals on ${runtimeName}`, () => {
           exit.stdout.join("\n"),
         );
         const counts = countsOf(exit);
-        // The teardown looked at the port while the process still ran: nobody listened.
+        // Nor when the teardown looked, with the process still running.
         assert.equal(counts.portFreeAtTeardown, true);
         assert.deepEqual(counts.started, []);
         if (outcome === "finish") {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, test } from "node:test";
@@ -101,6 +101,17 @@ describe(`workers on ${runtimeName}`, () => {
     // The primary's serve() resolved once, after both listened; its finished after both stopped.
     assert.equal(exit.stdout.filter((line) => line.startsWith("url ")).length, 1);
     assert.equal(exit.stdout.at(-1), "finished");
+  });
+
+  test('workers: "auto" starts one worker per CPU', { timeout: 60_000 }, async () => {
+    await using child = start({ options: { workers: "auto" } });
+    await child.url(); // the primary's serve() resolves once every worker listens
+    child.kill("SIGTERM");
+    const exit = await child.exitedWithin(20_000, "SIGTERM");
+    assert.equal(exit.code, 0, exit.stderr);
+    const started = new Set(pidsOf(exit.stdout, "startup"));
+    assert.equal(started.size, availableParallelism(), exit.stdout.join("\n"));
+    assert.deepEqual(new Set(listeners(exit.stdout).map((listener) => listener.pid)), started);
   });
 
   test("a worker failing at startup stops the others; run() exits 1 naming the hook", {

@@ -19,7 +19,12 @@ describe("timers", () => {
     for (const ms of [Infinity, 2 ** 31]) {
       const work = delay(20).then(() => "work");
       assert.equal(await settlesWithin(work, ms), true);
-      assert.equal(await Promise.race([delay(ms).then(() => "delay"), work]), "work");
+      // A delay that has not fired 50 ms on has not become a 1 ms timer.
+      const first = await Promise.race([
+        delay(ms).then(() => "delay"),
+        delay(50).then(() => "50 ms"),
+      ]);
+      assert.equal(first, "50 ms", `delay(${ms}) fired before 50 ms had passed`);
     }
   });
 

@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import type { LogFields, Logger } from "../core/log.ts";
 import type { Listener, ListenOptions, Runtime, WorkerProcess } from "../runtimes/types.ts";
 import { exitCodes } from "./lifecycle.ts";
-import { primaryService, type RestartPolicy } from "./primary.ts";
+import { primaryService, RESTART_POLICY, type RestartPolicy } from "./primary.ts";
 import { resolveOptions } from "./settings.ts";
 import { EXIT_CODES, SIGNAL_ECHO_MS } from "./signals.ts";
 import { type Order, type Report, WORKER_ENV, type WorkerMarker } from "./worker.ts";
@@ -351,7 +351,77 @@ function crashLoop(startupMs: number): Script {
   };
 }
 
+/** The delays the primary logged before each restart, in order. */
+function restartDelays(log: { lines: string[] }): number[] {
+  return log.lines.flatMap((line) => {
+    const delay = /restarting it in (\d+) ms$/.exec(line)?.[1];
+    return delay === undefined ? [] : [Number(delay)];
+  });
+}
+
 describe("primaryService() restarting a worker", () => {
+  test("the real policy: 100 ms doubling up to 10 s, reset after 10 s served, 5 restarts in 10 s", () => {
+    // As the README states it; the rules themselves are tested below with faster numbers.
+    assert.deepEqual(RESTART_POLICY, {
+      minDelay: 100,
+      maxDelay: 10_000,
+      resetAfter: 10_000,
+      burst: 5,
+      interval: 10_000,
+    });
+  });
+
+  test("the delay doubles at each restart up to maxDelay, and stays there", async () => {
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, crashLoop(1));
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, {
+      ...fast,
+      maxDelay: 20,
+      burst: 6,
+      interval: 10_000,
+    });
+    await primary.start(new AbortController().signal);
+    assert.ok(await givesUpWithin(primary, 5000), "restarted on and on");
+    await primary.stop("test");
+    assert.deepEqual(restartDelays(log), [5, 10, 20, 20, 20, 20]);
+  });
+
+  test("a worker that served resetAfter before dying starts its back-off over", async () => {
+    // Worker 2: two processes die right after listening (back-off 5, then 10 ms), the third
+    // serves 300 ms, past resetAfter (150 ms), then dies: 5 ms again, not 20. The fourth serves.
+    let started = 0;
+    let fourth!: () => void;
+    const serving = new Promise<void>((resolve) => fourth = resolve);
+    const script: Script = async (worker) => {
+      if (worker.marker.index !== 2) return await serves(worker);
+      const run = started++;
+      worker.report({ lifespanWorker: "ready" });
+      await worker.listen();
+      if (run === 3) {
+        fourth();
+        await worker.stopRequested();
+        worker.report({ lifespanWorker: "stopped", succeeded: true });
+        return worker.exit(0);
+      }
+      if (run === 2) await new Promise((resolve) => setTimeout(resolve, 300));
+      worker.exit(7);
+    };
+    const kernel = new Kernel();
+    const { runtime } = fakeRuntime(kernel, script);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, {
+      ...fast,
+      resetAfter: 150,
+      burst: 10,
+      interval: 10_000,
+    });
+    await primary.start(new AbortController().signal);
+    await serving;
+    assert.equal((await primary.stop("test")).error, undefined);
+    assert.deepEqual(restartDelays(log), [5, 10, 5]);
+  });
+
   test("more than `burst` restarts within the interval: given up with its exit code", async () => {
     const kernel = new Kernel();
     const { runtime, workers } = fakeRuntime(kernel, crashLoop(1));
