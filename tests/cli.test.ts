@@ -124,8 +124,8 @@ describe(`the lifespan-hono command line on ${runtimeName}`, () => {
         /^lifespan-hono: tests\/fixtures\/cli-app.ts has no export nothing \(it exports answer, default, fetchable, plain; apps: default, fetchable, plain\): name one, as in tests\/fixtures\/cli-app.ts:default /,
       ],
       [
-        ["tests/http.ts"],
-        /^lifespan-hono: tests\/http.ts has no default export \(it exports count, freePort, get, getOnceUp; none is an app\) /,
+        ["tests/fixtures/cli-no-app.ts"],
+        /^lifespan-hono: tests\/fixtures\/cli-no-app.ts has no default export \(it exports greeting, helper; none is an app\) /,
       ],
     ];
     const env = { WEB_CONCURRENCY: "" };
