@@ -1,31 +1,31 @@
 /**
- * The smallest app with a lifespan: `npm start` runs it (with tsx on Node); so do
- * `deno run -A examples/hello/app.ts` and `bun run examples/hello/app.ts`.
+ * The README's example: `npm start` runs it (tsx on Node); so do `node examples/hello/app.ts`
+ * (Node 24+), `deno run -A examples/hello/app.ts` and `bun run examples/hello/app.ts`.
+ * Tested by tests/hello.test.ts.
  */
 import { App, currentApp, g } from "@lifespan/hono";
 
-const app = new App<{ State: { startedAt: Date; visits: number } }>();
+const app = new App<{ State: { visits: number; since: Date } }>();
 
-app.beforeServing(() => {
-  app.state.startedAt = new Date();
-  app.state.visits = 0;
+app.beforeServing(function openCounter() {
+  app.state.visits = 0; // runs before the socket is bound
+  app.state.since = new Date();
 });
-app.whileServing(async function* ticker() {
-  const timer = setInterval(() => console.log(`${app.state.visits} visit(s) so far`), 60_000);
+app.whileServing(async function* heartbeat() {
+  const timer = setInterval(() => console.log(`${app.state.visits} visits`), 60_000);
   yield; // the app serves here
-  clearInterval(timer);
+  clearInterval(timer); // after the last request has drained
 });
-app.afterServing(() => console.log(`Served ${app.state.visits} visit(s). Bye`));
+app.afterServing(() => console.log(`Served ${app.state.visits} visits. Bye`));
 
 app.use(async (c, next) => {
-  g.requestStart = performance.now();
+  g.start = performance.now(); // g: one namespace per request
   await next();
-  c.header("server-timing", `app;dur=${performance.now() - (g.requestStart as number)}`);
+  c.header("server-timing", `app;dur=${performance.now() - (g.start as number)}`);
 });
 app.get("/", (c) => {
   const { state } = currentApp<typeof app>();
-  state.visits++;
-  return c.text(`Hello! Up since ${state.startedAt.toISOString()}, visit #${state.visits}`);
+  return c.text(`Visit #${++state.visits} since ${state.since.toISOString()}`);
 });
 
-await app.run();
+await app.run(); // Running on http://127.0.0.1:8000 (CTRL + C to quit)
