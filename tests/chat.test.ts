@@ -37,6 +37,7 @@ function join(url: string, name: string) {
 describe(`examples/chat on ${runtimeName}`, () => {
   test("testApp(): messages reach everyone; shutdown says goodbye, closes with 1001, empties the room", async () => {
     const { app } = await import("../examples/chat/app.ts");
+    // #region test-app
     const testApp = await app.testApp();
     const client = testApp.testClient();
     const ada = await client.websocket("/ws", { query: { name: "ada" } });
@@ -57,6 +58,7 @@ describe(`examples/chat on ${runtimeName}`, () => {
       assert.equal(rest[0], "* the server is shutting down");
       assert.equal(socket.code, 1001);
     }
+    // #endregion test-app
     assert.equal(app.state.room.size, 0);
   });
 

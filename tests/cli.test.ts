@@ -29,14 +29,14 @@ function pids(lines: string[], word: string): string[] {
 }
 
 describe(`the lifespan-hono command line on ${runtimeName}`, () => {
-  test("--help lists every flag, as the README's Command line section shows it", async () => {
+  test("--help lists every flag, as docs/production.md shows it", async () => {
     await using child = lifespanHono(["--help"]);
     const exit = await child.exited;
     assert.equal(exit.code, 0, exit.stderr);
     assert.equal(`${exit.stdout.join("\n")}\n`, `${helpText()}\n`);
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-    const shown = /```\n\$ lifespan-hono --help\n([\s\S]*?)```/.exec(readme)?.[1];
-    assert.equal(shown, helpText(), "the README shows the --help text as it is");
+    const page = readFileSync(new URL("../docs/production.md", import.meta.url), "utf8");
+    const shown = /```\n\$ lifespan-hono --help\n([\s\S]*?)```/.exec(page)?.[1];
+    assert.equal(shown, helpText(), "docs/production.md shows the --help text as it is");
     for (const flag of ["--port", "--host", "--unix", "--workers", "--graceful-timeout"]) {
       assert.match(helpText(), new RegExp(`^  ${flag} `, "m"));
     }

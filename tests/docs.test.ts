@@ -9,7 +9,10 @@ import { describe, test } from "node:test";
 
 const root = new URL("../", import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), "utf8");
-const documents = ["README.md", ...readdirSync(new URL("docs/", root)).map((name) => `docs/${name}`)]
+const documents = [
+  "README.md",
+  ...readdirSync(new URL("docs/", root)).map((name) => `docs/${name}`),
+]
   .filter((path) => path.endsWith(".md"));
 
 /** README.md has room for what a newcomer needs first; the rest is in docs/. */
@@ -35,7 +38,13 @@ function blocks(document: string): Block[] {
     let above = i - 1;
     while (above >= 0 && lines[above].trim() === "") above--;
     const from = /^<!-- from (\S+) -->$/.exec(lines[above] ?? "")?.[1];
-    found.push({ document, line: i + 1, lang: open[1], body: lines.slice(i + 1, end).join("\n"), from });
+    found.push({
+      document,
+      line: i + 1,
+      lang: open[1],
+      body: lines.slice(i + 1, end).join("\n"),
+      from,
+    });
     i = end;
   }
   return found;
@@ -59,6 +68,16 @@ describe("the documentation", () => {
   test(`README.md is at most ${README_LINES} lines`, () => {
     const count = read("README.md").trimEnd().split("\n").length;
     assert.ok(count <= README_LINES, `README.md has ${count} lines; move the rest into docs/`);
+  });
+
+  test("every example is run by a test", () => {
+    const tests = readdirSync(new URL("tests/", root)).filter((name) => name.endsWith(".test.ts"))
+      .map((name) => read(`tests/${name}`)).join("\n");
+    for (const example of readdirSync(new URL("examples/", root))) {
+      const own = readdirSync(new URL(`examples/${example}/`, root))
+        .some((name) => /\.test\.ts$/.test(name));
+      assert.ok(own || tests.includes(`examples/${example}/`), `no test runs examples/${example}`);
+    }
   });
 
   for (const document of documents) {

@@ -67,6 +67,7 @@ app.whileServing(function* chatRoom() {
   }
 });
 
+// #region route
 app.get(
   "/ws",
   upgradeWebSocket((c) => {
@@ -80,6 +81,7 @@ app.get(
     };
   }),
 );
+// #endregion route
 
 app.get("/stats", (c) => c.json({ online: app.state.room.size, relayed: app.state.room.relayed }));
 

@@ -3,6 +3,7 @@
  * `bun run examples/logging/pino.ts` or `npx tsx examples/logging/pino.ts`. GET /report takes
  * 5 s: stop the server meanwhile (CTRL + C) to see the grace period cut it, by name.
  */
+// #region logger
 import { App, type Logger } from "@lifespan/hono";
 import { pino } from "pino";
 
@@ -18,6 +19,7 @@ const logger: Logger = {
 };
 
 const app = new App({ logger });
+// #endregion logger
 app.beforeServing(async function connectDb() {
   await new Promise((resolve) => setTimeout(resolve, 50)); // a database connecting
 });
