@@ -9,6 +9,7 @@ import { lifespanOf } from "../core/lifespan.ts";
 import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
+import { accessLogger } from "./access_log.ts";
 import { handingOver, HANDOVER_MAX } from "./handover.ts";
 import { withHealth } from "./health.ts";
 import { countingRequests, requestLimit } from "./max_requests.ts";
@@ -108,6 +109,9 @@ export function singleService(
           keepAliveTimeout: settings.keepAliveTimeout,
           reusePort: link !== undefined,
           log,
+          ...(settings.accessLog === undefined
+            ? {}
+            : { onSent: accessLogger(log, settings.accessLog) }),
         });
       } catch (error) {
         const url = formatUrl(settings.hostname, port, secure, unix);
