@@ -38,7 +38,8 @@ export function accessLogger(
       path,
       status: sent.status,
       durationMs: Math.round((performance.now() - sent.startedAt) * 100) / 100,
-      bytes: sent.bytes,
+      // A HEAD request's body, or a 204's or 304's, is never sent, whatever the app gave.
+      bytes: sent.method === "HEAD" || sent.status === 204 || sent.status === 304 ? 0 : sent.bytes,
       remote: sent.remote,
       protocol: sent.protocol,
     };

@@ -58,10 +58,7 @@ export class CountedHttp2Response<Request extends Http2ServerRequest = Http2Serv
 }
 counting(CountedHttp2Response);
 
-/**
- * Calls `onSent` once `outgoing` is sent in full or given up on. Its body bytes are those
- * written, but none for a HEAD request or a 204 or 304, whose body Node does not send.
- */
+/** Calls `onSent` once `outgoing` is sent in full or given up on, with the body bytes written. */
 export function whenSent(
   incoming: IncomingMessage | Http2ServerRequest,
   outgoing: ServerResponse | Http2ServerResponse,
@@ -69,13 +66,11 @@ export function whenSent(
 ): void {
   const startedAt = performance.now();
   outgoing.once("close", () => {
-    const status = outgoing.statusCode;
-    const bodyless = incoming.method === "HEAD" || status === 204 || status === 304;
     onSent({
       method: incoming.method ?? "GET",
       url: incoming.url ?? "/",
-      status,
-      bytes: bodyless ? 0 : (outgoing as unknown as Partial<Counted>).bodyBytes ?? null,
+      status: outgoing.statusCode,
+      bytes: (outgoing as unknown as Partial<Counted>).bodyBytes ?? null,
       startedAt,
       // A unix socket's has none.
       remote: incoming.socket?.remoteAddress ?? null,
