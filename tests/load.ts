@@ -139,7 +139,12 @@ export class KeepAliveLoad {
 
   readonly #pauseMs: number;
 
-  constructor(url: string, path: string, clients: number, { pauseMs = 0 }: { pauseMs?: number } = {}) {
+  constructor(
+    url: string,
+    path: string,
+    clients: number,
+    { pauseMs = 0 }: { pauseMs?: number } = {},
+  ) {
     this.#pauseMs = pauseMs;
     const { hostname, port } = new URL(url);
     this.#clients = Array.from(

@@ -6,7 +6,8 @@
 import type { InFlightRequest } from "../../core/drain.ts";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
-import type { Handler, Listener, ListenOptions } from "../types.ts";
+import { counted } from "../responses.ts";
+import type { Handler, Listener, ListenOptions, SentResponse } from "../types.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
 
 /** The part of Bun's API used here, typed so that tsc and deno check it too. */
@@ -35,7 +36,75 @@ interface BunServe {
   };
 }
 
+/** The part of Bun's server that a handler gets as its second argument, used here. */
+interface BunServer {
+  requestIP(request: Request): { address: string } | null;
+}
+
 const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
+
+/** What Bun's `error` answers: a handler that threw gets this. */
+const ERROR_BODY = "Internal Server Error";
+
+/**
+ * `serve`, telling `onSent` of each response. Bun has no event for a response sent: its body
+ * is read through a counting stream, and the response is taken for sent once that stream has
+ * been read to its end (or cancelled: the client went away). A response with no body is told
+ * of once handed to Bun. So is one without a `content-type` header, as it is: reading its
+ * body would lose the type Bun gives a string body itself, so its `bytes` is null. Bun does
+ * not say which protocol a request came by: with `http2`, `protocol` is null.
+ */
+function watchingSent(
+  serve: Handler,
+  onSent: (sent: SentResponse) => void,
+  http2: boolean,
+): Handler {
+  const protocol = http2 ? null : "HTTP/1.1";
+  return (request, env) => {
+    const startedAt = performance.now();
+    // null on a unix socket.
+    const remote = (env as BunServer).requestIP(request)?.address ?? null;
+    const tell = (status: number, bytes: number | null) =>
+      onSent({
+        method: request.method,
+        url: request.url,
+        status,
+        bytes,
+        startedAt,
+        remote,
+        protocol,
+      });
+    const sent = (response: Response): Response => {
+      // An upgraded request (a WebSocket) has no response of its own.
+      if (!(response instanceof Response)) {
+        tell(101, 0);
+        return response;
+      }
+      if (!response.headers.has("content-type")) {
+        tell(response.status, null);
+        return response;
+      }
+      const { body } = response;
+      if (body === null) {
+        tell(response.status, 0);
+        return response;
+      }
+      const counter = { bytes: 0, ended: () => tell(response.status, counter.bytes) };
+      return new Response(counted(body, counter), response);
+    };
+    const failed = (error: unknown): never => {
+      tell(500, ERROR_BODY.length);
+      throw error;
+    };
+    let result: Response | Promise<Response>;
+    try {
+      result = serve(request, env);
+    } catch (error) {
+      return failed(error);
+    }
+    return result instanceof Promise ? result.then(sent, failed) : sent(result);
+  };
+}
 
 /**
  * Binds `Bun.serve` and serves `handler` on it. `keepAliveTimeout` is Bun's `idleTimeout`, in
@@ -45,11 +114,22 @@ const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 // async: what Bun.serve throws at once (a busy port) becomes a rejection.
 // deno-lint-ignore require-await
 export async function listen(
-  { handler, hostname, port, unix, tls, http2, keepAliveTimeout, reusePort, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, http2, keepAliveTimeout, reusePort, log, onSent }:
+    ListenOptions,
 ): Promise<Listener> {
   // The handlers still running, with when each began: to name them if they are cut. (A body
   // still streaming once its handler returned is Bun's to track: it is cut, but not named.)
   const running = new Map<Request, number>();
+  const tracked: Handler = (request, env) => {
+    const result = handler(request, env);
+    if (!(result instanceof Promise)) return result;
+    // Read once the handler awaits: what it did until then takes no time worth telling.
+    running.set(request, Date.now());
+    const forget = () => running.delete(request);
+    // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
+    result.then(forget, forget);
+    return result;
+  };
   const server = Bun.serve({
     ...(unix === undefined ? { hostname, port, reusePort } : { unix }),
     tls,
@@ -57,19 +137,10 @@ export async function listen(
     ...(keepAliveTimeout === undefined ? {} : { idleTimeout: idleSeconds(keepAliveTimeout) }),
     // No error page with stack traces for errors that escape the handler.
     development: false,
-    fetch: (request, env) => {
-      const result = handler(request, env);
-      if (!(result instanceof Promise)) return result;
-      // Read once the handler awaits: what it did until then takes no time worth telling.
-      running.set(request, Date.now());
-      const forget = () => running.delete(request);
-      // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
-      result.then(forget, forget);
-      return result;
-    },
+    fetch: onSent === undefined ? tracked : watchingSent(tracked, onSent, http2 === true),
     error: (error) => {
       log.error(`Request failed: ${String(error)}`, { err: error });
-      return new Response("Internal Server Error", { status: 500 });
+      return new Response(ERROR_BODY, { status: 500 });
     },
     websocket: bunWebSocketHandler,
   });

@@ -19,7 +19,10 @@ interface Counted {
 
 function sizeOf(chunk: unknown, encoding: unknown): number {
   if (typeof chunk === "string") {
-    return Buffer.byteLength(chunk, typeof encoding === "string" ? encoding as BufferEncoding : "utf8");
+    return Buffer.byteLength(
+      chunk,
+      typeof encoding === "string" ? encoding as BufferEncoding : "utf8",
+    );
   }
   return chunk instanceof Uint8Array ? chunk.byteLength : 0;
 }
@@ -65,6 +68,8 @@ export function whenSent(
   onSent: (sent: SentResponse) => void,
 ): void {
   const startedAt = performance.now();
+  // Read now: an HTTP/2 stream's socket is gone once it closed. A unix socket's has none.
+  const remote = incoming.socket?.remoteAddress ?? null;
   outgoing.once("close", () => {
     onSent({
       method: incoming.method ?? "GET",
@@ -72,8 +77,7 @@ export function whenSent(
       status: outgoing.statusCode,
       bytes: (outgoing as unknown as Partial<Counted>).bodyBytes ?? null,
       startedAt,
-      // A unix socket's has none.
-      remote: incoming.socket?.remoteAddress ?? null,
+      remote,
       protocol: incoming.httpVersionMajor === 2 ? "HTTP/2" : `HTTP/${incoming.httpVersion}`,
     });
   });
