@@ -9,8 +9,9 @@
  * runtime of its own: a major runs on the driver's Node when it is of that line, else on the
  * binary in .cache/node that `scripts/node-versions.mjs` keeps, or give a binary's path; by
  * default the driver's own line, 24 and 26); `--node=PATH`, the same as `--nodes=PATH`;
- * `--peers=bare,ours,srvx,ours-hono` (HTTP; `ours-hono` serves the plain Hono app with
- * `serve()`, to tell the adapter's cost from the App's); `--load=wrk|autocannon` (default:
+ * `--peers=bare,ours,srvx,ours-hono,ours-log` (HTTP; `ours-hono` serves the plain Hono app
+ * with `serve()`, to tell the adapter's cost from the App's; `ours-log` serves with the access
+ * log on, to a logger that drops its lines: its cost against `ours`); `--load=wrk|autocannon` (default:
  * wrk when installed); `--rounds=N`, the rounds of the in-process and HTTP sections (10 and 3,
  * `--quick` 5 and 2).
  *
@@ -253,13 +254,14 @@ async function inprocess(target: Target): Promise<void> {
 }
 
 // 2: throughput and p99 latency under wrk, ours against the bare server and srvx.
-const PEERS = ["bare", "ours", "srvx", "ours-hono"] as const;
+const PEERS = ["bare", "ours", "srvx", "ours-hono", "ours-log"] as const;
 type Peer = typeof PEERS[number];
 const PEER_SCRIPTS: Record<Peer, [script: string, ...args: string[]]> = {
   bare: ["servers/bare.ts"],
   ours: ["servers/ours.ts"],
   srvx: ["servers/srvx.ts"],
   "ours-hono": ["servers/ours.ts", "hono"],
+  "ours-log": ["servers/ours.ts", "access-log"],
 };
 /** What each HTTP row compares: [ours, peer, target]. `ours-hono` (opt in) splits the cost. */
 const HTTP_COMPARISONS: [Peer, Peer, number | undefined][] = [
@@ -267,15 +269,23 @@ const HTTP_COMPARISONS: [Peer, Peer, number | undefined][] = [
   ["ours", "srvx", 1.0],
   ["ours-hono", "bare", undefined],
   ["ours", "ours-hono", undefined],
+  // The access log's cost: on, to a logger that drops its lines, against off.
+  ["ours-log", "ours", undefined],
 ];
 
 function peerLabel(peer: Peer, runtime: RuntimeName): string {
-  return { bare: BARE[runtime], ours: "serve()", srvx: "srvx", "ours-hono": "serve(Hono)" }[peer];
+  return {
+    bare: BARE[runtime],
+    ours: "serve()",
+    srvx: "srvx",
+    "ours-hono": "serve(Hono)",
+    "ours-log": "serve(accessLog)",
+  }[peer];
 }
 
 async function http(target: Target): Promise<void> {
   const runtime = target.name;
-  const peers = listOption<Peer>("peers", PEERS, ["bare", "ours", "srvx"]);
+  const peers = listOption<Peer>("peers", PEERS, ["bare", "ours", "srvx", "ours-log"]);
   const children = peers.map((peer) => {
     const [script, ...args] = PEER_SCRIPTS[peer];
     return new Child(target, script, args);

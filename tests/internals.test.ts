@@ -19,6 +19,21 @@ describe(`the private internals ${runtimeName} relies on`, () => {
     }
   });
 
+  test("they are the ones named here (a new one is named in this test too)", {
+    skip: runtimeName === "bun" ? "Bun's runtime relies on no private internal" : false,
+  }, async () => {
+    const { internals } = runtimeName === "node"
+      ? await import("../src/runtimes/node/_internals.ts")
+      : await import("../src/runtimes/deno/_internals.ts");
+    const named = runtimeName === "node" ? ["socket._httpMessage"] : [
+      // Which bodies are streams (the drain, the access log).
+      "Response[Symbol(response)].body.streamOrStatic",
+      // The size of the others, for the access log's `bytes`.
+      "Response[Symbol(serve fast body)], [Symbol(lazy static body)]",
+    ];
+    assert.deepEqual(Object.keys(internals), named);
+  });
+
   test("@hono/node-server wires its WebSocket upgrades to one upgrade listener", {
     skip: runtimeName === "node" ? false : "Node only",
   }, async () => {

@@ -126,7 +126,10 @@ class Connection {
   }
 }
 
-/** A running load: `clients` connections to `url` + `path`, until stopped. */
+/**
+ * A running load: `clients` connections to `url` + `path`, until stopped. With `pauseMs`, each
+ * client waits that long between requests: a load that spreads a bounded count over time.
+ */
 export class KeepAliveLoad {
   readonly outcomes: Outcome[] = [];
   #running = true;
@@ -134,7 +137,15 @@ export class KeepAliveLoad {
   readonly #clients: Promise<void>[];
   #waiters: { count: number; resolve: () => void }[] = [];
 
-  constructor(url: string, path: string, clients: number) {
+  readonly #pauseMs: number;
+
+  constructor(
+    url: string,
+    path: string,
+    clients: number,
+    { pauseMs = 0 }: { pauseMs?: number } = {},
+  ) {
+    this.#pauseMs = pauseMs;
     const { hostname, port } = new URL(url);
     this.#clients = Array.from(
       { length: clients },
@@ -159,6 +170,7 @@ export class KeepAliveLoad {
           connection.close();
           connection = undefined;
         }
+        if (this.#pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#pauseMs));
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
         const where = connection === undefined

@@ -1,6 +1,7 @@
 /**
  * Peer "ours": this library's `serve()` (runtime picked by `mod.ts`) with the benchmark `App`.
- * `ours.ts hono` serves the plain Hono app instead, to tell the adapter's cost from the App's.
+ * `ours.ts hono` serves the plain Hono app instead, to tell the adapter's cost from the App's;
+ * `ours.ts access-log` serves with the access log on.
  * Prints `ready <url>` once listening; SIGTERM shuts it down as `serve()` does by default.
  *
  * @module
@@ -11,5 +12,11 @@ import { honoApp } from "../apps/hono.ts";
 import { lifespanApp } from "../apps/lifespan.ts";
 
 const app = process.argv.includes("hono") ? honoApp() : lifespanApp();
-const server = await serve(app, { port: 0, hostname: "127.0.0.1" });
+// `ours.ts access-log`: the access log on, its lines built and handed to a logger that drops
+// them, so that what is measured is the library's cost, not a console's.
+const discard = () => {};
+const accessLog = process.argv.includes("access-log")
+  ? { accessLog: true, logger: { debug: discard, info: discard, warn: discard, error: discard } }
+  : {};
+const server = await serve(app, { port: 0, hostname: "127.0.0.1", ...accessLog });
 console.log(`ready ${server.url}`);

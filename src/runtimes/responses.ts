@@ -19,3 +19,42 @@ export function closingConnection(response: Response): Response {
     return copy;
   }
 }
+
+/**
+ * `body`, read through a stream that adds the bytes of each chunk to `counter.bytes` (the
+ * access log's count of a streamed body), and calls `counter.ended` once it has been read to
+ * its end, failed or been cancelled. It pulls only when its reader does, so the body's pace
+ * and backpressure are the client's as before; cancelling it cancels `body`.
+ */
+export function counted(
+  body: ReadableStream<Uint8Array>,
+  counter: { bytes: number; ended?: () => void },
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let open = true;
+  /** `counter.ended`, once: read to its end, failed, or cancelled. */
+  const end = () => {
+    if (open) counter.ended?.();
+    open = false;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return end();
+        }
+        counter.bytes += value.byteLength;
+        controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        end();
+      }
+    },
+    cancel(reason) {
+      end();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}

@@ -32,6 +32,28 @@ export interface ListenOptions {
   readonly reusePort?: boolean;
   /** Where the server's own lines go (a handler's error, a server error). */
   readonly log: Logger;
+  /**
+   * Called once for each request, after its response was sent in full, or given up on (its
+   * client went away, or the drain cut it): the access log's one need of a runtime, which
+   * alone knows when that is. When undefined, nothing is installed on the request path for it.
+   */
+  readonly onSent?: (sent: SentResponse) => void;
+}
+
+/** A response a runtime has sent, as `ListenOptions.onSent` is told of it. */
+export interface SentResponse {
+  readonly method: string;
+  /** The request's URL as the runtime has it: absolute (Deno, Bun) or its path (Node). */
+  readonly url: string;
+  readonly status: number;
+  /** The body bytes sent; null where the runtime cannot tell (see each runtime's listen). */
+  readonly bytes: number | null;
+  /** When the runtime called the handler, by `performance.now()`. */
+  readonly startedAt: number;
+  /** The client's address; null on a unix socket. */
+  readonly remote: string | null;
+  /** `HTTP/1.1` or `HTTP/2`; null where the runtime does not tell. */
+  readonly protocol: string | null;
 }
 
 /**

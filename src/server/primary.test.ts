@@ -619,3 +619,189 @@ describe("primaryService() reloading", () => {
     assert.equal((await primary.stop("test")).error, undefined);
   });
 });
+
+/** The worker's report that it has answered its `maxRequests`. */
+const answered = (requests: number): Report => ({ lifespanWorker: "maxRequests", requests });
+
+/** Resolves once `events` has an event matching `match`: polled, as the fakes run on timers. */
+async function until(events: readonly string[], match: RegExp): Promise<void> {
+  for (let i = 0; i < 1000 && !events.some((event) => match.test(event)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  assert.ok(events.some((event) => match.test(event)), `no ${match} in:\n${events.join("\n")}`);
+}
+
+describe("primaryService() replacing a worker that answered its maxRequests", () => {
+  test("it is replaced as a reload replaces it: the new worker listens before the old retires", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    const { port } = await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    workers[1]!.report(answered(200));
+    await until(kernel.timeline, /^worker 101 exits/);
+    assert.deepEqual(kernel.timeline, [
+      "worker 102 starts as 2",
+      `worker 102 binds ${port}`,
+      "worker 101 told retire",
+      `worker 101 closes ${port}`,
+      "worker 101 exits 0",
+    ]);
+    assert.ok(
+      log.lines.includes("info: Worker 2 of 2 (pid 101) answered 200 requests: replacing it"),
+      log.lines.join("\n"),
+    );
+    // No restart, no error, no warning: a planned replacement.
+    assert.deepEqual(log.lines.filter((line) => !line.startsWith("info: ")), []);
+    assert.ok(!log.lines.some((line) => /restart/.test(line)), log.lines.join("\n"));
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("with one worker (workers left at 1), that worker is replaced with no gap", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 1, memoryLogger());
+    const { port } = await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    workers[0]!.report(answered(10));
+    await until(kernel.timeline, /^worker 100 exits/);
+    assert.deepEqual(kernel.timeline.filter((event) => / (binds|closes) /.test(event)), [
+      `worker 101 binds ${port}`,
+      `worker 100 closes ${port}`,
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("two workers at their limit at once are replaced one at a time", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const primary = primaryService(runtime, settings(0), 2, memoryLogger());
+    await primary.start(new AbortController().signal);
+    kernel.timeline.splice(0);
+    workers[0]!.report(answered(200));
+    workers[1]!.report(answered(203));
+    await until(kernel.timeline, /^worker 101 exits/);
+    const steps = kernel.timeline.filter((event) => / (starts as|exits) /.test(event));
+    assert.deepEqual(steps, [
+      "worker 102 starts as 1",
+      "worker 100 exits 0",
+      "worker 103 starts as 2",
+      "worker 101 exits 0",
+    ]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("it asks once: a worker's later reports, and a retiring worker's, replace nothing more", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    workers[0]!.report(answered(200));
+    workers[0]!.report(answered(200));
+    await until(kernel.timeline, /^worker 100 told retire/);
+    workers[0]!.report(answered(200)); // while it drains
+    await until(kernel.timeline, /^worker 100 exits/);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(workers.length, 3);
+    assert.equal(log.lines.filter((line) => line.includes("replacing it")).length, 1);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a stop wins: a replacement still starting is stopped, and none begins after the stop", async () => {
+    let started!: () => void;
+    const replacementStarted = new Promise<void>((resolve) => started = resolve);
+    const script: Script = async (worker) => {
+      if (worker.pid < 102) return await serves(worker);
+      // The new worker is still in its startup when the stop comes: it never listens.
+      worker.report({ lifespanWorker: "ready" });
+      started();
+      await worker.stopRequested();
+      worker.exit(1);
+    };
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, script);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    workers[0]!.report(answered(200));
+    workers[1]!.report(answered(200)); // queued behind the first
+    await until(log.lines, /\(pid 101\) answered 200 requests: replacing it$/);
+    await replacementStarted;
+    const stopping = primary.stop("test");
+    workers[1]!.report(answered(201)); // during the stop
+    assert.equal((await stopping).error, undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Only the first replacement was started, and it was stopped before it listened.
+    assert.deepEqual(workers.map((worker) => worker.pid), [100, 101, 102]);
+    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
+    assert.ok(
+      log.lines.includes("info: Worker 1 of 2 (pid 100) is not replaced: the server is stopping"),
+      log.lines.join("\n"),
+    );
+    assert.deepEqual(log.lines.filter((line) => line.startsWith("error: ")), []);
+  });
+
+  test("replacements are no restarts: more of them than the restart limit allows, and no give-up", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const log = memoryLogger();
+    // fast: more than 3 restarts within 200 ms gives up; here 5 replacements of one place.
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    let ended = false;
+    void primary.ended!.then(() => ended = true);
+    await primary.start(new AbortController().signal);
+    for (let round = 0; round < 5; round++) {
+      const current = workers.filter((worker) => worker.marker.index === 2).at(-1)!;
+      current.report(answered(200));
+      await until(kernel.timeline, new RegExp(`^worker ${current.pid} exits 0`));
+    }
+    await givesUpWithin(primary, 50);
+    assert.equal(ended, false);
+    assert.equal(workers.filter((worker) => worker.marker.index === 2).length, 6);
+    assert.ok(!log.lines.some((line) => /restart/.test(line)), log.lines.join("\n"));
+    // A crash afterwards is its place's first: restarted after the shortest back-off.
+    const last = workers.at(-1)!;
+    last.exit(7);
+    await until(log.lines, /restarting it in/);
+    assert.deepEqual(restartDelays(log), [fast.minDelay]);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a reload in progress covers a worker that reaches its limit before its place is replaced", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel);
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    const reloading = primary.reload!();
+    workers[1]!.report(answered(200)); // its place is the reload's second
+    await reloading;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The reload's two new workers, and none for the limit.
+    assert.deepEqual(workers.map((worker) => worker.marker.index), [1, 2, 1, 2]);
+    assert.equal(log.lines.filter((line) => line.includes("replacing it")).length, 1);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
+  test("a new worker failing its startup: the old one keeps serving, and the error names the hook", async () => {
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(
+      kernel,
+      (worker) => (worker.pid >= 102 ? failsStartup : serves)(worker),
+    );
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log);
+    await primary.start(new AbortController().signal);
+    workers[0]!.report(answered(200));
+    await until(log.lines, /^error: /);
+    assert.deepEqual(log.lines.filter((line) => line.startsWith("error: ")), [
+      "error: Worker 1 of 2 (pid 100) is not replaced: the new Worker 1 of 2 (pid 102) failed " +
+      "at startup: beforeServing hook connectDatabase threw: database is down. It keeps serving",
+    ]);
+    assert.deepEqual(workers[0]!.orders, []);
+    assert.ok(!log.lines.some((line) => /restart/.test(line)), log.lines.join("\n"));
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+});

@@ -30,6 +30,10 @@
  *   A new worker that fails at startup stops the reload: the workers not yet replaced keep
  *   serving. Replacements are no restarts: they neither count towards the restart limit nor
  *   wait for a back-off, and a place's restart history starts over with its new worker.
+ * - `maxRequests`: a worker that has answered its limit asks to be replaced, and is, as a
+ *   reload replaces it (the new one listens first), one place at a time: the replacements and
+ *   the reloads take turns. A reload covers the places it has yet to replace, and a stop wins
+ *   over every replacement still to come. Such a replacement is no restart either.
  *
  * Loaded only when `workers` is more than 1, so that a single process never loads it.
  *
@@ -103,6 +107,8 @@ interface Worker extends WorkerRecord {
   stopAsked: boolean;
   /** Whether a reload replaced it: it drains and stops, and is not restarted. */
   retired: boolean;
+  /** Whether it asked to be replaced, having answered its `maxRequests`. */
+  recycled?: boolean;
   /** Whether it waits for the shared port. */
   waitsForPort: boolean;
   /** Orders kept until it is ready for them (it listens on its channel). */
@@ -129,6 +135,8 @@ interface Slot {
   /** When it was restarted (on its run-time clock), within the policy's interval. */
   restarts: number[];
 }
+
+const ignore = () => {};
 
 function isReport(message: unknown): message is Report {
   return typeof message === "object" && message !== null && "lifespanWorker" in message;
@@ -209,6 +217,16 @@ export function primaryService(
   /** The reload running, and the one asked for meanwhile, which follows it. */
   let reloading: Promise<void> | undefined;
   let nextReload: Promise<void> | undefined;
+  /**
+   * Reloads and `maxRequests` replacements, one after the other: one worker is replaced at a
+   * time. Settles once the last job given to it is over.
+   */
+  let lane: Promise<void> = Promise.resolve();
+  const inLane = <T>(job: () => Promise<T>): Promise<T> => {
+    const run = lane.then(job);
+    lane = run.then(ignore, ignore);
+    return run;
+  };
 
   const name = (worker: WorkerRecord) =>
     `Worker ${worker.slot.index} of ${count} (pid ${worker.pid ?? "unknown"})`;
@@ -260,6 +278,8 @@ export function primaryService(
       worker.failure = { message: report.message, hook: report.hook };
     } else if (report.lifespanWorker === "stopped") {
       worker.stopped = report.succeeded;
+    } else if (report.lifespanWorker === "maxRequests") {
+      recycle(worker, report.requests);
     } else {
       worker.listeningSince = Date.now();
       if (port === undefined) {
@@ -427,8 +447,45 @@ export function primaryService(
     return worker;
   };
 
-  /** Puts a new worker in `slot`'s place, then retires the one it replaces. */
-  const replace = async (slot: Slot): Promise<void> => {
+  /**
+   * Replaces `worker`, which has answered `requests` (its `maxRequests`), as a reload would:
+   * after the reloads and replacements before it, unless one of them replaced it meanwhile or
+   * the server is stopping. Not a restart: no back-off, and not counted.
+   */
+  const recycle = (worker: Worker, requests: number) => {
+    // A stop wins; a worker already being replaced (retired) asks for nothing.
+    if (phase !== "serving" || worker.recycled || worker.slot.worker !== worker) return;
+    worker.recycled = true;
+    const fields = { worker: worker.slot.index, pid: worker.pid, requests };
+    log.info(`${name(worker)} answered ${requests} requests: replacing it`, fields);
+    inLane(async () => {
+      // A reload replaced it meanwhile, or the server stops.
+      if (phase !== "serving" || worker.slot.worker !== worker) return;
+      await replace(worker.slot, (fresh) =>
+        failedReplacement(
+          `${name(worker)} is not replaced: the new ${name(fresh)} ${notListening(fresh)}. ` +
+            "It keeps serving",
+          fresh,
+        ));
+    }).catch((error: LifespanError) => {
+      if (phase !== "serving") {
+        return log.info(`${name(worker)} is not replaced: the server is stopping`, fields);
+      }
+      log.error(error.message, {
+        ...fields,
+        ...(error instanceof StartupError ? { hook: error.hook } : {}),
+      });
+    });
+  };
+
+  /**
+   * Puts a new worker in `slot`'s place, then retires the one it replaces; rejects with
+   * `failed(newWorker)` if the new one does not come to listen.
+   */
+  const replace = async (
+    slot: Slot,
+    failed: (worker: WorkerRecord) => LifespanError = replacementFailure,
+  ): Promise<void> => {
     // A restart waiting for its back-off is not needed: the new worker takes the place.
     clearTimeout(slot.restartTimer);
     slot.restartTimer = undefined;
@@ -437,7 +494,7 @@ export function primaryService(
     if (phase !== "serving") throw reloadInterrupted();
     if (!listens) {
       // A stop may have come and gone meanwhile; else this is the new version failing.
-      throw replacementFailure(fresh);
+      throw failed(fresh);
     }
     const worker = fresh as Worker;
     const old = slot.worker;
@@ -483,7 +540,7 @@ export function primaryService(
       return Promise.reject(error);
     }
     if (reloading === undefined) {
-      const running: Promise<void> = rollWorkers().catch((error: LifespanError) => {
+      const running: Promise<void> = inLane(rollWorkers).catch((error: LifespanError) => {
         if (phase !== "serving") log.warn(error.message);
         else log.error(error.message, error instanceof StartupError ? { hook: error.hook } : {});
         throw error;
@@ -496,7 +553,6 @@ export function primaryService(
     // replaces every worker with the code on disk then. Later requests join that one.
     if (nextReload === undefined) {
       log.info("Reload asked for while one runs: another follows once it is over");
-      const ignore = () => {};
       nextReload = reloading.then(ignore, ignore).then(() => {
         nextReload = undefined;
         return reload();
@@ -606,22 +662,31 @@ export function primaryService(
     return error;
   }
 
-  /** Why a reload stopped: the new worker of `worker.slot` did not come to listen. */
-  function replacementFailure(worker: WorkerRecord): LifespanError {
-    const { slot, failure: report, exit } = worker;
-    const what = report !== undefined
+  /** What went wrong with a new worker that did not come to listen. */
+  function notListening({ failure: report, exit }: WorkerRecord): string {
+    return report !== undefined
       ? `failed at startup: ${report.message}`
       : exit !== undefined
       ? `${describeExit(exit)} before listening`
       : "did not listen";
-    const replaced = slot.index - 1;
-    const message = `Reload stopped: the new ${name(worker)} ${what}. The workers it would ` +
-      `have replaced keep serving${
-        replaced > 0 ? ` (${replaced} of ${count} were replaced before it)` : ""
-      }`;
-    return report?.hook !== undefined
-      ? new StartupError(message, report.hook)
-      : new LifespanError(message);
+  }
+
+  /** `message`, as a `StartupError` naming the hook where the new `worker` said one failed. */
+  function failedReplacement(message: string, worker: WorkerRecord): LifespanError {
+    const hook = worker.failure?.hook;
+    return hook !== undefined ? new StartupError(message, hook) : new LifespanError(message);
+  }
+
+  /** Why a reload stopped: the new worker of `worker.slot` did not come to listen. */
+  function replacementFailure(worker: WorkerRecord): LifespanError {
+    const replaced = worker.slot.index - 1;
+    return failedReplacement(
+      `Reload stopped: the new ${name(worker)} ${notListening(worker)}. The workers it would ` +
+        `have replaced keep serving${
+          replaced > 0 ? ` (${replaced} of ${count} were replaced before it)` : ""
+        }`,
+      worker,
+    );
   }
 
   function reloadInterrupted(): LifespanError {

@@ -54,7 +54,9 @@ async function start(
   };
   // With workers, the same script runs in their primary (which runs no lifespan) and in each
   // worker, which serves as a single process would and reports to the primary.
-  const link = settings.workers === 1 ? undefined : joinPrimary(runtime.env(WORKER_ENV));
+  // `maxRequests` runs workers even when there is to be one: it is replaced as a reload does.
+  const withWorkers = settings.workers !== 1 || settings.maxRequests !== undefined;
+  const link = withWorkers ? joinPrimary(runtime.env(WORKER_ENV)) : undefined;
   if (link !== undefined) {
     const service = singleService(runtime, app, settings, log, level, link);
     // The primary asks it to stop over the IPC channel: each signal it gets is the user's.
@@ -68,10 +70,10 @@ async function start(
       onListen: undefined, // the primary's, once every worker listens
     });
   }
-  if (settings.workers !== 1) {
+  if (withWorkers) {
     const { primaryService, workerCount } = await import("./primary.ts");
     const count = await workerCount(settings.workers);
-    if (count > 1) {
+    if (count > 1 || settings.maxRequests !== undefined) {
       return await startLifecycle(primaryService(runtime, settings, count, log), lifecycle);
     }
   }

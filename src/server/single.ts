@@ -9,8 +9,10 @@ import { lifespanOf } from "../core/lifespan.ts";
 import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
+import { accessLogger } from "./access_log.ts";
 import { handingOver, HANDOVER_MAX } from "./handover.ts";
 import { withHealth } from "./health.ts";
+import { countingRequests, requestLimit } from "./max_requests.ts";
 import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
 import { drainTold, type LifecycleLevel, tellStopped, tellStopping } from "./told.ts";
@@ -39,6 +41,18 @@ export function singleService(
   const handover = link === undefined ? undefined : handingOver(appHandler);
   const handler = handover?.handler ?? appHandler;
 
+  /**
+   * What the runtime calls: the handler, with the readiness endpoint in front when asked for,
+   * and a worker's request count around it all when `maxRequests` is set.
+   */
+  const served = (): Handler => {
+    const health = settings.health;
+    const answering = health ? withHealth(handler, health.path, () => serving) : handler;
+    const { maxRequests } = settings;
+    if (link === undefined || maxRequests === undefined) return answering;
+    const limit = requestLimit(maxRequests, settings.maxRequestsJitter);
+    return countingRequests(answering, limit, () => link.maxRequestsReached(limit));
+  };
   /** The app's shutdown, as a report (it never rejects), with how long it took. */
   const shutdownLifespan = async (): Promise<StopReport & { teardownMs: number }> => {
     if (lifespan === undefined) return { leftRunning: false, teardownMs: 0 };
@@ -86,9 +100,7 @@ export function singleService(
           await (await import("./unix.ts")).clearStaleSocket(unix);
         }
         listener = await runtime.listen({
-          handler: settings.health
-            ? withHealth(handler, settings.health.path, () => serving)
-            : handler,
+          handler: served(),
           hostname: settings.hostname,
           port,
           unix,
@@ -97,6 +109,9 @@ export function singleService(
           keepAliveTimeout: settings.keepAliveTimeout,
           reusePort: link !== undefined,
           log,
+          ...(settings.accessLog === undefined
+            ? {}
+            : { onSent: accessLogger(log, settings.accessLog) }),
         });
       } catch (error) {
         const url = formatUrl(settings.hostname, port, secure, unix);

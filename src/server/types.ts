@@ -137,7 +137,9 @@ export interface ServeOptions {
    * A worker that has answered this many requests (plus a random part of
    * `maxRequestsJitter`) is replaced, as a reload replaces it: the new one starts and listens
    * before the old one drains, so no request fails. Contains a slow leak, as gunicorn's
-   * `max_requests`. Runs workers: with `workers` left at 1, one worker under a primary.
+   * `max_requests`. One worker at a time is replaced, taking turns with reloads; it is no
+   * restart (no back-off, not counted towards giving up), and a stop cancels the replacements
+   * still to come. Runs workers: with `workers` left at 1, one worker under a primary.
    */
   maxRequests?: number;
   /**
@@ -149,7 +151,10 @@ export interface ServeOptions {
   /**
    * One `info` line per request through the logger, once its response is sent, with
    * `{ method, path, status, durationMs, bytes, remote, protocol }`; `{ query: true }` adds the
-   * query string to `path`.
+   * query string to `path`. `remote` is null on a unix socket. Bun does not say which protocol
+   * a request came by (`protocol` is null with `http2` there), and its `bytes` is null for a
+   * response without a `content-type` header (Hono's `c.text()` with nothing else set). Off,
+   * nothing of it is on the request path.
    * @default {false}
    */
   accessLog?: boolean | AccessLogOptions;
@@ -182,7 +187,8 @@ export interface Server extends ListenInfo {
    * one more follows it, so that every worker then runs the code on disk at the time of the
    * last request; the promises of all requests made meanwhile settle with that one.
    *
-   * Only a primary (`workers` of 2 or more) can reload: elsewhere (one process, or a worker)
+   * Only a primary (`workers` of 2 or more, or `maxRequests` set) can reload: elsewhere (one
+   * process, or a worker)
    * it rejects with an `Error`, and SIGHUP keeps the runtime's default.
    *
    * @example Reload after a deploy

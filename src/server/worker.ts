@@ -33,7 +33,9 @@ export type Report =
   | { readonly lifespanWorker: "ready" }
   | { readonly lifespanWorker: "listening"; readonly port: number }
   | { readonly lifespanWorker: "failed"; readonly message: string; readonly hook?: string }
-  | { readonly lifespanWorker: "stopped"; readonly succeeded: boolean };
+  | { readonly lifespanWorker: "stopped"; readonly succeeded: boolean }
+  /** It has answered its `maxRequests` (with its jitter): the primary replaces it. */
+  | { readonly lifespanWorker: "maxRequests"; readonly requests: number };
 
 function isOrder(message: unknown): message is Order {
   return typeof message === "object" && message !== null && "lifespanPrimary" in message;
@@ -51,6 +53,8 @@ export interface PrimaryLink {
   failed(error: unknown): Promise<void>;
   /** Tells the primary the shutdown is over, and whether it succeeded; resolves once sent. */
   stopped(succeeded: boolean): Promise<void>;
+  /** Asks the primary to replace this worker: it has answered its `requests`. */
+  maxRequestsReached(requests: number): void;
   /**
    * Calls `requestStop` when the primary asks this worker to stop (however often it asks; with
    * `RETIRED` when a reload replaced it) or goes away. Returns its remover, which also lets the process exit although the channel is
@@ -101,6 +105,7 @@ export function joinPrimary(marker: string | undefined): PrimaryLink | undefined
         ...(error instanceof StartupError ? { hook: error.hook } : {}),
       }),
     stopped: (succeeded) => send({ lifespanWorker: "stopped", succeeded }),
+    maxRequestsReached: (requests) => void send({ lifespanWorker: "maxRequests", requests }),
     onStopRequest(requestStop) {
       const onOrder = (message: unknown) => {
         if (!isOrder(message)) return;

@@ -7,6 +7,7 @@ import type { InFlightRequest } from "../../core/drain.ts";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Handler, Listener, ListenOptions } from "../types.ts";
+import { ERROR_BODY, watchingSent } from "./sent.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
 
 /** The part of Bun's API used here, typed so that tsc and deno check it too. */
@@ -45,11 +46,22 @@ const Bun = (globalThis as unknown as { Bun: BunServe }).Bun;
 // async: what Bun.serve throws at once (a busy port) becomes a rejection.
 // deno-lint-ignore require-await
 export async function listen(
-  { handler, hostname, port, unix, tls, http2, keepAliveTimeout, reusePort, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, http2, keepAliveTimeout, reusePort, log, onSent }:
+    ListenOptions,
 ): Promise<Listener> {
   // The handlers still running, with when each began: to name them if they are cut. (A body
   // still streaming once its handler returned is Bun's to track: it is cut, but not named.)
   const running = new Map<Request, number>();
+  const tracked: Handler = (request, env) => {
+    const result = handler(request, env);
+    if (!(result instanceof Promise)) return result;
+    // Read once the handler awaits: what it did until then takes no time worth telling.
+    running.set(request, Date.now());
+    const forget = () => running.delete(request);
+    // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
+    result.then(forget, forget);
+    return result;
+  };
   const server = Bun.serve({
     ...(unix === undefined ? { hostname, port, reusePort } : { unix }),
     tls,
@@ -57,19 +69,10 @@ export async function listen(
     ...(keepAliveTimeout === undefined ? {} : { idleTimeout: idleSeconds(keepAliveTimeout) }),
     // No error page with stack traces for errors that escape the handler.
     development: false,
-    fetch: (request, env) => {
-      const result = handler(request, env);
-      if (!(result instanceof Promise)) return result;
-      // Read once the handler awaits: what it did until then takes no time worth telling.
-      running.set(request, Date.now());
-      const forget = () => running.delete(request);
-      // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
-      result.then(forget, forget);
-      return result;
-    },
+    fetch: onSent === undefined ? tracked : watchingSent(tracked, onSent, http2 === true),
     error: (error) => {
       log.error(`Request failed: ${String(error)}`, { err: error });
-      return new Response("Internal Server Error", { status: 500 });
+      return new Response(ERROR_BODY, { status: 500 });
     },
     websocket: bunWebSocketHandler,
   });

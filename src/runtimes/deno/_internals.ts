@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 
 /**
  * Deno sends string and byte bodies on a native fast path that wrapping them would lose, and
@@ -29,10 +30,60 @@ function peekStreamBody(response: Response): boolean {
 const slotHolds = peekStreamBody(new Response(new ReadableStream())) &&
   !peekStreamBody(new Response("static"));
 
+/**
+ * The size of a body that is no stream, for the access log. Deno keeps a string or byte body
+ * given to `new Response()` in one of three places, by how the response was made: its record
+ * (`body.streamOrStatic.body`), or, on its fast paths, behind the symbols described
+ * "serve fast body" and "lazy static body". Checked once at load on each way to make one;
+ * should a Deno release change them, the access log says `bytes: null` for such bodies.
+ */
+const fastBodySlots = ["serve fast body", "lazy static body"].map((description) =>
+  Object.getOwnPropertySymbols(new Response("static"))
+    .find((key) => key.description === description)
+);
+
+function sizeOf(value: unknown): number | undefined {
+  if (typeof value === "string") return Buffer.byteLength(value, "utf8");
+  if (value instanceof Uint8Array) return value.byteLength;
+  return undefined;
+}
+
+function peekStaticBodyBytes(response: Response): number | null {
+  const slots = response as unknown as Record<symbol, unknown>;
+  const inner = responseSlot === undefined ? undefined : slots[responseSlot];
+  const body = (inner as { body?: { streamOrStatic?: { body?: unknown } } | null } | undefined)
+    ?.body;
+  if (body != null) return sizeOf(body.streamOrStatic?.body) ?? null;
+  for (const slot of fastBodySlots) {
+    const size = slot === undefined ? undefined : sizeOf(slots[slot]);
+    if (size !== undefined) return size;
+  }
+  return 0; // no body
+}
+
+const staticSizeHolds = fastBodySlots.every((slot) => slot !== undefined) && [
+  new Response("hé"),
+  new Response("hé", { status: 404 }),
+  new Response("hé", { headers: { "content-type": "text/html" } }),
+  new Response(new TextEncoder().encode("hé")),
+  new Response(new TextEncoder().encode("hé"), { status: 201, headers: { a: "b" } }),
+].every((response) => peekStaticBodyBytes(response) === 3) &&
+  peekStaticBodyBytes(new Response(null)) === 0 &&
+  peekStaticBodyBytes(new Response(null, { status: 204 })) === 0;
+
 /** Which internals hold on this runtime, by the name a test reports. */
-export const internals: { readonly "Response[Symbol(response)].body.streamOrStatic": boolean } = {
+export const internals: {
+  readonly "Response[Symbol(response)].body.streamOrStatic": boolean;
+  readonly "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": boolean;
+} = {
   "Response[Symbol(response)].body.streamOrStatic": slotHolds,
+  "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": staticSizeHolds,
 };
+
+/** The bytes of a body that is no stream (see `hasStreamBody`); null if not known. */
+export const staticBodyBytes: (response: Response) => number | null = staticSizeHolds
+  ? peekStaticBodyBytes
+  : () => null;
 
 /** Whether `response` has a stream body (a string or byte body has not). */
 export const hasStreamBody: (response: Response) => boolean = slotHolds

@@ -13,6 +13,7 @@
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Listener, ListenOptions } from "../types.ts";
 import { InFlight } from "./in_flight.ts";
+import { ERROR_BODY, watchingSent } from "./sent.ts";
 import { denoWebSocketHost } from "./websocket.ts";
 
 /** The part of Deno's API used here, typed so that tsc checks it too. */
@@ -46,10 +47,16 @@ const Deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
 // async: what Deno.serve throws at once (AddrInUse) becomes a rejection.
 // deno-lint-ignore require-await
 export async function listen(
-  { handler, hostname, port, unix, tls, reusePort, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, reusePort, log, onSent }: ListenOptions,
 ): Promise<Listener> {
   const inFlight = new InFlight();
   const websockets = denoWebSocketHost();
+  const serveTracked = (request: Request, info: unknown) => {
+    // For `upgradeWebSocket`: the app sees `info` as `c.env`.
+    attachWebSocketHost(info as object, websockets);
+    if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
+    return inFlight.serve(request, handler(request, info));
+  };
   const server = Deno.serve(
     {
       ...(unix === undefined ? { hostname, port, reusePort } : { path: unix }),
@@ -60,15 +67,10 @@ export async function listen(
         if (error !== inFlight.reason) {
           log.error(`Request failed: ${String(error)}`, { err: error });
         }
-        return new Response("Internal Server Error", { status: 500 });
+        return new Response(ERROR_BODY, { status: 500 });
       },
     },
-    (request, info) => {
-      // For `upgradeWebSocket`: the app sees `info` as `c.env`.
-      attachWebSocketHost(info as object, websockets);
-      if (inFlight.reason !== undefined) return InFlight.cutResponse(inFlight.reason);
-      return inFlight.serve(request, handler(request, info));
-    },
+    onSent === undefined ? serveTracked : watchingSent(serveTracked, onSent),
   );
   const { addr } = server;
   return {

@@ -17,6 +17,7 @@ import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import type { Listener, ListenOptions } from "../types.ts";
 import { stopAccepting } from "./_internals.ts";
 import { markStarted, trackConnections } from "./connections.ts";
+import { CountedHttp2Response, CountedResponse, whenSent } from "./sent.ts";
 import { serveWebSockets } from "./websocket.ts";
 
 /** Node's own keep-alive timeout of `node:http`, which `node:http2` has only from Node 24. */
@@ -24,7 +25,8 @@ const NODE_KEEP_ALIVE_TIMEOUT = 5000;
 
 /** Binds `node:http` (`node:https` with `tls`, `node:http2` with `http2`) and serves `handler`. */
 export async function listen(
-  { handler, hostname, port, unix, tls, http2 = false, keepAliveTimeout, log }: ListenOptions,
+  { handler, hostname, port, unix, tls, http2 = false, keepAliveTimeout, log, onSent }:
+    ListenOptions,
 ): Promise<Listener> {
   const requestListener = getRequestListener(handler);
   let draining = false;
@@ -39,13 +41,22 @@ export async function listen(
       // and no `connection` header.)
       if (draining) outgoing.setHeader("connection", "close");
     }
+    if (onSent !== undefined) whenSent(incoming, outgoing, onSent);
     void requestListener(incoming, outgoing);
   };
+  // The access log's responses count their body bytes; without it, Node's own are used.
+  const counted = onSent === undefined ? {} : { ServerResponse: CountedResponse };
   const server = http2 && tls
-    ? createHttp2Server({ ...tls, allowHTTP1: true }, onRequest)
+    ? createHttp2Server({
+      ...tls,
+      allowHTTP1: true,
+      ...(onSent === undefined
+        ? {}
+        : { Http1ServerResponse: CountedResponse, Http2ServerResponse: CountedHttp2Response }),
+    }, onRequest)
     : tls
-    ? createSecureServer(tls, onRequest)
-    : createServer(onRequest);
+    ? createSecureServer({ ...tls, ...counted }, onRequest)
+    : createServer(counted, onRequest);
   // Node takes 0 for no limit, and fires a longer timer than it keeps after 1 ms.
   const keepAlive = keepAliveTimeout === undefined
     ? NODE_KEEP_ALIVE_TIMEOUT

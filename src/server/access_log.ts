@@ -1,0 +1,67 @@
+/**
+ * The access log (`accessLog`): one `info` line per request through the server's logger, once
+ * its response has been sent, with the fields uvicorn and Hypercorn log. The runtime says when
+ * a response was sent and what it knows of it (`ListenOptions.onSent`); the line is written
+ * here, the same on every runtime. Without the option, nothing of it is installed.
+ *
+ * @module
+ */
+import type { Logger } from "../core/log.ts";
+import type { SentResponse } from "../runtimes/types.ts";
+import type { AccessLogOptions } from "./types.ts";
+
+/** The fields of one access log line. */
+export interface AccessLogFields {
+  readonly method: string;
+  /** The path, with the query string only when `accessLog.query` is set. */
+  readonly path: string;
+  readonly status: number;
+  /** From the handler's call to the response sent in full, in ms (to 0.01). */
+  readonly durationMs: number;
+  /** The body bytes sent; null where the runtime cannot tell. */
+  readonly bytes: number | null;
+  /** The client's address; null on a unix socket. */
+  readonly remote: string | null;
+  /** `HTTP/1.1` or `HTTP/2`; null where the runtime does not tell. */
+  readonly protocol: string | null;
+}
+
+/** What the runtime calls once a response is sent: writes its line to `log`. */
+export function accessLogger(
+  log: Logger,
+  { query }: Required<AccessLogOptions>,
+): (sent: SentResponse) => void {
+  return (sent) => {
+    const path = pathOf(sent.url, query);
+    const fields: AccessLogFields = {
+      method: sent.method,
+      path,
+      status: sent.status,
+      durationMs: Math.round((performance.now() - sent.startedAt) * 100) / 100,
+      // A HEAD request's body, or a 204's or 304's, is never sent, whatever the app gave.
+      bytes: sent.method === "HEAD" || sent.status === 204 || sent.status === 304 ? 0 : sent.bytes,
+      remote: sent.remote,
+      protocol: sent.protocol,
+    };
+    log.info(`${sent.method} ${path} ${sent.status}`, fields as unknown as Record<string, unknown>);
+  };
+}
+
+/**
+ * The path of `url` (absolute, or a path already), with its query string if `query`. Read
+ * without `new URL()`: a line per request should not parse one.
+ */
+export function pathOf(url: string, query: boolean): string {
+  let start = 0;
+  if (url.charCodeAt(0) !== 47 /* "/" */) {
+    const scheme = url.indexOf("://");
+    start = scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
+    if (start < 0) {
+      const mark = url.indexOf("?", scheme < 0 ? 0 : scheme + 3);
+      return query && mark >= 0 ? `/${url.slice(mark)}` : "/";
+    }
+  }
+  if (query) return start === 0 ? url : url.slice(start);
+  const mark = url.indexOf("?", start);
+  return mark < 0 ? (start === 0 ? url : url.slice(start)) : url.slice(start, mark);
+}
