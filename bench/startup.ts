@@ -9,6 +9,12 @@
  *   npm-build.ts builds it, installed in a temporary folder beside hono.
  *
  *     node --import tsx bench/startup.ts [--runtime=node|deno|bun] [--node=24] [--runs=20]
+ *       [--baseline=/path/to/another/checkout]
+ *
+ * `--baseline` adds the same variants from another checkout of the repository (say, main
+ * before a change), run in the same rounds: `source@baseline`, `package@baseline`. Each
+ * variant's wall time is reported with the CPU time its process had used by then (all
+ * threads, from /proc), which a loaded machine disturbs less.
  *
  * On Node the module count comes from a `module.registerHooks` hook (Node ≥ 22.15) that counts
  * the `file:` modules loaded until the first response is written (`http.server.response.finish`
@@ -19,6 +25,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { dirname } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { compile } from "./_build.ts";
@@ -30,6 +37,7 @@ const { values } = parseArgs({
     runtime: { type: "string", default: "node" },
     node: { type: "string", default: "24" },
     runs: { type: "string", default: "20" },
+    baseline: { type: "string" },
   },
 });
 const runs = Number(values.runs);
@@ -62,16 +70,16 @@ diagnosticsChannel.subscribe("http.server.response.finish", () => {
 });
 `;
 
-/** Builds the npm package into a temporary project, returns its server script's path. */
-function installPackage(work: string): string {
+/** Builds the npm package of the checkout at `root` into a temporary project. */
+function installPackage(work: string, root: string): string {
   const project = `${work}/project`;
   const modules = `${project}/node_modules`;
   mkdirSync(`${modules}/@lifespan`, { recursive: true });
   mkdirSync(`${modules}/@hono`, { recursive: true });
   const built = spawnSync(
     process.execPath,
-    ["--import", "tsx", `${ROOT}npm-build.ts`, "--out", `${modules}/@lifespan/hono`, "--no-pack"],
-    { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+    ["--import", "tsx", `${root}/npm-build.ts`, "--out", `${modules}/@lifespan/hono`, "--no-pack"],
+    { cwd: root, stdio: ["ignore", "ignore", "inherit"] },
   );
   if (built.status !== 0) throw new Error("npm-build.ts failed");
   for (const name of ["hono", "ws", "@hono/node-server"]) {
@@ -82,14 +90,15 @@ function installPackage(work: string): string {
   return `${project}/server.js`;
 }
 
-/** Process start to the first response of `script`, in milliseconds. */
-async function timeStartup(script: string): Promise<number> {
+/** Process start to the first response of `script`: wall and CPU milliseconds. */
+async function timeStartup(script: string): Promise<{ wall: number; cpu: number }> {
   const child = new Child(target, script);
   try {
     const url = await child.ready();
     const response = await fetch(`${url}/`);
     await response.text();
-    return performance.now() - child.spawnedAt;
+    const wall = performance.now() - child.spawnedAt;
+    return { wall, cpu: child.cpuMs() ?? NaN };
   } finally {
     await child.stop();
   }
@@ -125,40 +134,93 @@ async function countModules(script: string): Promise<string[]> {
 const work = mkdtempSync(`${tmpdir()}/lifespan-startup-`);
 const sources = { source: "bench/servers/ours.ts", bare: "bench/servers/bare.ts" };
 using build = target.runtime === "node" ? await compile(Object.values(sources)) : undefined;
+const baseline = values.baseline?.replace(/\/$/, "");
+// The baseline's servers, compiled from its checkout (bench/_build.ts compiles from ROOT).
+const baselineBuild = baseline !== undefined && target.runtime === "node"
+  ? compileIn(baseline, sources.source)
+  : undefined;
 try {
   const scripts: Record<string, string> = {
     bare: build?.path(sources.bare) ?? `${ROOT}${sources.bare}`,
     source: build?.path(sources.source) ?? `${ROOT}${sources.source}`,
   };
-  if (target.runtime === "node") scripts.package = installPackage(work);
+  if (target.runtime === "node") {
+    mkdirSync(`${work}/ours`);
+    scripts.package = installPackage(`${work}/ours`, ROOT.replace(/\/$/, ""));
+  }
+  if (baseline !== undefined) {
+    scripts["source@baseline"] = baselineBuild ?? `${baseline}/${sources.source}`;
+    if (target.runtime === "node") {
+      mkdirSync(`${work}/baseline`);
+      scripts["package@baseline"] = installPackage(`${work}/baseline`, baseline);
+    }
+  }
   const names = Object.keys(scripts);
 
   if (target.runtime === "node") {
     for (const name of names) {
       const loaded = await countModules(scripts[name]!);
-      const library = name === "package"
-        ? loaded.filter((url) => url.includes("/node_modules/@lifespan/hono/"))
-        : loaded.filter((url) => !url.includes("/node_modules/") && !url.includes("/bench/"));
-      console.log(`${name}: ${loaded.length} file modules loaded, ${library.length} of the library`);
-      if (process.env.LIST_MODULES) for (const url of library) console.log(`  ${url}`);
+      const library = loaded.filter((url) =>
+        name.startsWith("package")
+          ? url.includes("/node_modules/@lifespan/hono/")
+          : !url.includes("/node_modules/") && !url.includes("/bench/")
+      );
+      console.log(
+        `${name}: ${loaded.length} file modules loaded, ${library.length} of the library`,
+      );
+      if (process.env.LIST_MODULES) { for (const url of library) console.log(`  ${url}`); }
     }
   }
 
   // Unmeasured first starts: fill the file cache.
   for (const name of names) await timeStartup(scripts[name]!);
-  const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  const times: Record<string, { wall: number; cpu: number }[]> = Object.fromEntries(
+    names.map((name) => [name, []]),
+  );
   for (let run = 0; run < runs; run++) {
     const order = names.map((_, i) => names[(i + run) % names.length]!);
     for (const name of order) times[name]!.push(await timeStartup(scripts[name]!));
   }
   const bare = times.bare!;
-  console.log(`${target.name}, ${runs} interleaved runs each, median ms (paired delta vs bare):`);
+  const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(1)}`;
+  console.log(
+    `${target.name}, ${runs} interleaved runs each; medians, and the median of each run's ` +
+      "difference from the bare run of its round:",
+  );
   for (const name of names) {
-    const delta = median(times[name]!.map((t, i) => t - bare[i]!));
-    console.log(`  ${name.padEnd(8)} ${median(times[name]!).toFixed(1)} ms  (${
-      delta >= 0 ? "+" : ""
-    }${delta.toFixed(1)} ms)`);
+    const list = times[name]!;
+    const wall = median(list.map((t) => t.wall));
+    const cpu = median(list.map((t) => t.cpu));
+    const wallDelta = median(list.map((t, i) => t.wall - bare[i]!.wall));
+    const cpuDelta = median(list.map((t, i) => t.cpu - bare[i]!.cpu));
+    console.log(
+      `  ${name.padEnd(17)} wall ${wall.toFixed(1)} ms (${signed(wallDelta)})  cpu ${
+        cpu.toFixed(1)
+      } ms (${signed(cpuDelta)})`,
+    );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
+  if (baselineBuild !== undefined) {
+    rmSync(dirname(dirname(dirname(baselineBuild))), {
+      recursive: true,
+      force: true,
+    });
+  }
+}
+
+/** Compiles `source` of the checkout at `root` as bench/_build.ts does; returns its `.js`. */
+function compileIn(root: string, source: string): string {
+  const directory = mkdtempSync(`${tmpdir()}/lifespan-bench-baseline-`);
+  const result = spawnSync(process.execPath, [
+    `${ROOT}node_modules/typescript/bin/tsc`,
+    ...["--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext"],
+    ...["--lib", "es2023,esnext.disposable,dom,dom.iterable", "--types", "node"],
+    ...["--rewriteRelativeImportExtensions", "--noCheck", "--skipLibCheck"],
+    ...["--rootDir", root, "--outDir", directory, `${root}/${source}`],
+  ], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  if (result.status !== 0) throw new Error(`tsc failed in ${root}`);
+  writeFileSync(`${directory}/package.json`, '{ "type": "module" }\n');
+  symlinkSync(`${ROOT}node_modules`, `${directory}/node_modules`, "dir");
+  return `${directory}/${source.replace(/\.ts$/, ".js")}`;
 }

@@ -9,13 +9,13 @@ import { lifespanOf } from "../core/lifespan.ts";
 import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
-import { handingOver, HANDOVER_MAX } from "./handover.ts";
+import type { Handover } from "./handover.ts";
 import { withHealth } from "./health.ts";
-import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
+import { RETIRED, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
 import { drainTold, type LifecycleLevel, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
-import { type PrimaryLink, RETIRED } from "./worker.ts";
+import type { PrimaryLink } from "./worker.ts";
 
 /**
  * Serves `app` in this process; `link` when this process is a worker of a primary. The lines
@@ -35,9 +35,9 @@ export function singleService(
   let serving = false;
   // An App's own handler: `app.fetch` would take the request for one of the runtime's own.
   const appHandler: Handler = lifespan?.handler ?? ((request, env) => app.fetch(request, env));
-  // A worker may be replaced by a reload: it hands its clients over before its drain.
-  const handover = link === undefined ? undefined : handingOver(appHandler);
-  const handler = handover?.handler ?? appHandler;
+  // A worker may be replaced by a reload: it hands its clients over before its drain (set at
+  // its start, where handover.ts is loaded: a single process never needs it).
+  let handover: Handover | undefined;
 
   /** The app's shutdown, as a report (it never rejects), with how long it took. */
   const shutdownLifespan = async (): Promise<StopReport & { teardownMs: number }> => {
@@ -73,6 +73,7 @@ export function singleService(
       }
       if (lifespan !== undefined) lifespan.managed = true;
       if (interrupted.aborted) return await fail(startupInterrupted(interrupted), true);
+      if (link !== undefined) handover = (await import("./handover.ts")).handingOver(appHandler);
       let port = settings.port;
       try {
         if (link !== undefined) port = await link.port(interrupted);
@@ -80,6 +81,7 @@ export function singleService(
         return await fail(startupInterrupted(interrupted), true);
       }
       const { unix } = settings;
+      const handler = handover?.handler ?? appHandler;
       try {
         // A worker's socket is its primary's, which cleared the path before starting workers.
         if (unix !== undefined && link === undefined) {
@@ -126,7 +128,7 @@ export function singleService(
       let report: StopReport = { leftRunning: false };
       try {
         if (!retired && settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
-        if (retired) await handover?.handOver(Math.min(HANDOVER_MAX, settings.gracefulTimeout));
+        if (retired) await handover?.handOver(settings.gracefulTimeout);
         const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
         const { teardownMs, ...shutdown } = await shutdownLifespan();
         report = { ...shutdown, leftRunning: drained.cut || shutdown.leftRunning };

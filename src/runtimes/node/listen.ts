@@ -6,12 +6,7 @@
  */
 import { getRequestListener } from "@hono/node-server";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import {
-  createSecureServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-} from "node:http2";
-import { createServer as createSecureServer } from "node:https";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import type { Listener, ListenOptions } from "../types.ts";
@@ -41,10 +36,11 @@ export async function listen(
     }
     void requestListener(incoming, outgoing);
   };
+  // node:https and node:http2 are loaded only with `tls`: a plain server never needs them.
   const server = http2 && tls
-    ? createHttp2Server({ ...tls, allowHTTP1: true }, onRequest)
+    ? (await import("node:http2")).createSecureServer({ ...tls, allowHTTP1: true }, onRequest)
     : tls
-    ? createSecureServer(tls, onRequest)
+    ? (await import("node:https")).createServer(tls, onRequest)
     : createServer(onRequest);
   // Node takes 0 for no limit, and fires a longer timer than it keeps after 1 ms.
   const keepAlive = keepAliveTimeout === undefined
