@@ -65,6 +65,9 @@ export function singleService(
 
   return {
     async start(interrupted) {
+      // Loaded before the startup, not between it and `link.port()`: a port the primary sends
+      // while nothing listens for it would be lost.
+      if (link !== undefined) handover = (await import("./handover.ts")).handingOver(appHandler);
       useServerLogger(true);
       try {
         await lifespan?.startup(settings.startupTimeout, level);
@@ -73,7 +76,6 @@ export function singleService(
       }
       if (lifespan !== undefined) lifespan.managed = true;
       if (interrupted.aborted) return await fail(startupInterrupted(interrupted), true);
-      if (link !== undefined) handover = (await import("./handover.ts")).handingOver(appHandler);
       let port = settings.port;
       try {
         if (link !== undefined) port = await link.port(interrupted);
