@@ -5,7 +5,7 @@
  * - `bare`: the runtime's own server with the plain Hono app (bench/servers/bare.ts);
  * - `source`: `serve()` with the benchmark `App` (bench/servers/ours.ts), from the sources
  *   (Node: compiled file by file with tsc first, as bench/run.ts's startup section does);
- * - `package` (Node only): the same app importing `@lifespan/hono` from the npm package as
+ * - `package` (Node and Bun): the same app importing `@lifespan/hono` from the npm package as
  *   npm-build.ts builds it, installed in a temporary folder beside hono.
  *
  *     node --import tsx bench/startup.ts [--runtime=node|deno|bun] [--node=24] [--runs=20]
@@ -18,7 +18,10 @@
  *
  * On Node the module count comes from a `module.registerHooks` hook (Node ≥ 22.15) that counts
  * the `file:` modules loaded until the first response is written (`http.server.response.finish`
- * on `node:diagnostics_channel`); "library" is the part under the package's own folder.
+ * on `node:diagnostics_channel`); "library" is the part under the package's own folder. Deno
+ * and Bun have no such hook: there the count is of the sources `serve()` evaluates, found by
+ * esbuild from bench/servers/ours.ts, following of the lazy imports only the runtime's own
+ * `runtimes/<runtime>/runtime.ts` (on Node this count agrees with the hook's).
  *
  * @module
  */
@@ -28,6 +31,7 @@ import { tmpdir } from "node:os";
 import { dirname } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { build as esbuild } from "esbuild";
 import { compile } from "./_build.ts";
 import { Child, nodeTarget, ROOT, type Target } from "./_child.ts";
 import { median } from "./_report.ts";
@@ -144,13 +148,15 @@ try {
     bare: build?.path(sources.bare) ?? `${ROOT}${sources.bare}`,
     source: build?.path(sources.source) ?? `${ROOT}${sources.source}`,
   };
-  if (target.runtime === "node") {
+  // Bun's users install the npm package too (Deno's use JSR: the sources).
+  const fromNpm = target.runtime !== "deno";
+  if (fromNpm) {
     mkdirSync(`${work}/ours`);
     scripts.package = installPackage(`${work}/ours`, ROOT.replace(/\/$/, ""));
   }
   if (baseline !== undefined) {
     scripts["source@baseline"] = baselineBuild ?? `${baseline}/${sources.source}`;
-    if (target.runtime === "node") {
+    if (fromNpm) {
       mkdirSync(`${work}/baseline`);
       scripts["package@baseline"] = installPackage(`${work}/baseline`, baseline);
     }
@@ -169,6 +175,14 @@ try {
         `${name}: ${loaded.length} file modules loaded, ${library.length} of the library`,
       );
       if (process.env.LIST_MODULES) { for (const url of library) console.log(`  ${url}`); }
+    }
+  }
+
+  if (target.runtime !== "node") {
+    for (const [name, checkout] of [["source", ROOT], ["source@baseline", baseline]] as const) {
+      if (checkout !== undefined) {
+        console.log(`${name}: ${await sourcesEvaluated(checkout)} modules of the library`);
+      }
     }
   }
 
@@ -207,6 +221,36 @@ try {
       force: true,
     });
   }
+}
+
+/** The library's modules that ours.ts evaluates from the sources of `checkout` on `target`. */
+async function sourcesEvaluated(checkout: string): Promise<number> {
+  const runtime = `/${target.runtime}/runtime.ts`;
+  const result = await esbuild({
+    absWorkingDir: checkout,
+    entryPoints: [`${checkout}/bench/servers/ours.ts`],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: "esm",
+    platform: "node",
+    packages: "external",
+    outdir: work,
+    logLevel: "silent",
+    plugins: [{
+      name: "lazy",
+      setup(build) {
+        build.onResolve(
+          { filter: /.*/ },
+          ({ kind, path }) =>
+            kind === "dynamic-import" && !path.endsWith(runtime)
+              ? { path, external: true }
+              : undefined,
+        );
+      },
+    }],
+  });
+  return Object.keys(result.metafile.inputs).filter((input) => !input.startsWith("bench/")).length;
 }
 
 /** Compiles `source` of the checkout at `root` as bench/_build.ts does; returns its `.js`. */
