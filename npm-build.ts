@@ -1,8 +1,10 @@
 /**
  * Builds the npm package from deno.json, the one place that names the package, its version,
- * licence and entry points: compiles the published sources with the TypeScript compiler into
- * ESM `.js`, `.d.ts` and source maps, writes package.json, copies README.md and LICENSE, and
- * packs a tarball. Runs on Node (tsx), Deno and Bun:
+ * licence and entry points: bundles each entry point with esbuild into one ESM `.js` file
+ * (plus a few chunks: the code entries share, and what is imported lazily), with source maps;
+ * type-checks the published sources and writes their `.d.ts` with the TypeScript compiler;
+ * writes package.json, copies README.md and LICENSE, and packs a tarball. Runs on Node (tsx),
+ * Deno and Bun:
  *
  *     npm run build:npm                        # → ./npm and ./npm/lifespan-hono-<version>.tgz
  *     tsx npm-build.ts --out /tmp/pkg --no-pack
@@ -12,10 +14,19 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { build, type BuildOptions } from "esbuild";
 import ts from "typescript";
 
 const root = dirname(fileURLToPath(import.meta.url));
@@ -108,8 +119,11 @@ const rewriteDeclarationImports: ts.TransformerFactory<ts.SourceFile | ts.Bundle
   return (file) => ts.visitNode(file, visit) as ts.SourceFile | ts.Bundle;
 };
 
-/** Compiles the entry points (and everything they import) into `out`; throws on any error. */
-function compile(entries: string[], out: string): void {
+/**
+ * Type-checks the entry points (and everything they import) and writes their declarations into
+ * `out`, beside the bundles; throws on any error.
+ */
+function compileDeclarations(entries: string[], out: string): void {
   // tsconfig.json holds the type settings tsc checks the repository with; emit settings are
   // added here so the package is built with exactly what `tsc -p .` checked.
   const configPath = join(root, "tsconfig.json");
@@ -122,11 +136,8 @@ function compile(entries: string[], out: string): void {
     rootDir: root,
     outDir: out,
     declaration: true,
-    sourceMap: true,
-    // The .ts sources are not shipped: put them in the maps so stack traces still resolve.
-    inlineSources: true,
-    // Source imports say `./app.ts` (Deno and JSR need that); Node needs `./app.js`.
-    rewriteRelativeImportExtensions: true,
+    // The JavaScript is esbuild's (see `bundle`).
+    emitDeclarationOnly: true,
   });
   // Only what the entry points import is compiled: the unit tests beside the code
   // (src/**/*.test.ts) stay out of the package, unless a published module imports one.
@@ -151,6 +162,212 @@ function compile(entries: string[], out: string): void {
         ? ts.formatDiagnosticsWithColorAndContext(diagnostics, host)
         : ts.formatDiagnostics(diagnostics, host),
     );
+  }
+}
+
+/** What esbuild is given in every pass of `bundle`. */
+const BUNDLE_OPTIONS = {
+  absWorkingDir: root,
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "es2022",
+  // hono, @hono/node-server and ws stay imports, as node:* do.
+  packages: "external",
+  logLevel: "silent",
+} as const satisfies BuildOptions;
+
+/** Where the bundles are, in the package; the entry points' own files only point there. */
+const CHUNKS = "chunks";
+
+/** `src/server/serve.ts` → `src_server_serve`: a module's prefix in lib.js, or its chunk's name. */
+function moduleName(path: string): string {
+  return relative(root, path).replace(/\.ts$/, "").replace(/\W/g, "_");
+}
+
+/** The error of a failed esbuild pass, with its messages. */
+function check(result: { errors: { text: string }[] }): void {
+  if (result.errors.length > 0) {
+    throw new Error(result.errors.map((error) => error.text).join("\n"));
+  }
+}
+
+/**
+ * Bundles the entry points into `out`, as @hono/node-server and srvx ship: loading a few files
+ * instead of one per source module is most of what `serve()`'s start costs on Node.
+ *
+ * - chunks/lib.js: every module that the entries that only export (`mod.ts`, `testing.ts`)
+ *   import, not lazily: what every user loads, in one file. It exports each module's exports
+ *   under the module's prefix (`src_server_serve$serveOn`), for the other chunks to import.
+ * - a chunk for each module the sources import lazily (`import("./primary.ts")`, each runtime),
+ *   and one for each other entry (`node.ts`, `deno.ts`, `bun.ts`, `cli.ts`), with code
+ *   splitting among them. Whatever of lib.js they use they import from lib.js, never a copy (a
+ *   second copy of the lifespan's registry would not know the apps of the first, and esbuild's
+ *   own splitting would cut lib.js into a chunk per set of entries that reach a module).
+ * - the entry points' own files (`mod.js`, `node.js`, `cli.js` with its `#!` line) re-export
+ *   or import their chunk.
+ *
+ * The source maps carry the sources, which are not shipped.
+ */
+async function bundle(entries: Record<string, string>, out: string): Promise<void> {
+  const sources = Object.values(entries).map((source) => join(root, source));
+  const exportOnly = sources.filter((source) => !/\/(cli|node|deno|bun)\.ts$/.test(source));
+  const chunks = join(out, CHUNKS);
+  const relativeImport = (path: string) => /^\.\.?\//.test(path) && path.endsWith(".ts");
+
+  // 1. What lib.js holds: the modules the export-only entries import, not lazily; and the
+  // modules those import lazily.
+  const lazy = new Set<string>();
+  const probe = await build({
+    ...BUNDLE_OPTIONS,
+    entryPoints: exportOnly,
+    outdir: out,
+    splitting: true,
+    write: false,
+    metafile: true,
+    plugins: [{
+      name: "lazy",
+      setup(build) {
+        build.onResolve({ filter: /^\.\.?\// }, ({ kind, path, resolveDir }) => {
+          if (kind !== "dynamic-import" || !relativeImport(path)) return undefined;
+          lazy.add(resolve(resolveDir, path));
+          return { path, external: true };
+        });
+      },
+    }],
+  });
+  check(probe);
+  const library = new Set(
+    Object.keys(probe.metafile.inputs).map((input) => resolve(root, input)),
+  );
+  for (const module of library) lazy.delete(module);
+
+  // 2. The names each of them exports.
+  const names = await build({
+    ...BUNDLE_OPTIONS,
+    bundle: false,
+    entryPoints: [...library],
+    outdir: out,
+    outbase: root,
+    write: false,
+    metafile: true,
+  });
+  check(names);
+  const exportsOf = new Map<string, string[]>();
+  for (const output of Object.values(names.metafile.outputs)) {
+    if (output.entryPoint !== undefined) {
+      exportsOf.set(resolve(root, output.entryPoint), output.exports);
+    }
+  }
+  const exported = (module: string) => exportsOf.get(module) ?? [];
+  // lib.js exports each name once: the modules' names are distinct, and an entry's are the
+  // names it re-exports from them, or its own (`serve`).
+  const libraryExports = new Map<string, string>();
+  const ordered = [...library].sort((a, b) =>
+    Number(exportOnly.includes(a)) - Number(exportOnly.includes(b))
+  );
+  for (const module of ordered) {
+    for (const name of exported(module)) {
+      const first = libraryExports.get(name);
+      if (first === undefined) libraryExports.set(name, module);
+      else if (!exportOnly.includes(module)) {
+        throw new Error(
+          `${relative(root, first)} and ${relative(root, module)} both export ${name}: ` +
+            "lib.js exports each name once",
+        );
+      }
+    }
+  }
+  const byModule = new Map<string, string[]>();
+  for (const [name, module] of libraryExports) {
+    byModule.set(module, [...byModule.get(module) ?? [], name]);
+  }
+  const libraryModule = [...byModule].map(([module, names]) =>
+    `export { ${names.join(", ")} } from ${JSON.stringify(module)};\n`
+  ).join("");
+
+  // 3. lib.js, with the lazily imported modules left to chunks of their own.
+  check(
+    await build({
+      ...BUNDLE_OPTIONS,
+      entryPoints: [{ in: "lifespan-library", out: "lib" }],
+      outdir: chunks,
+      sourcemap: true,
+      sourcesContent: true,
+      plugins: [{
+        name: "library",
+        setup(build) {
+          build.onResolve({ filter: /^lifespan-library$/ }, () => ({
+            path: "lifespan-library",
+            namespace: "library",
+          }));
+          build.onLoad({ filter: /.*/, namespace: "library" }, () => ({
+            contents: libraryModule,
+            resolveDir: root,
+            loader: "js",
+          }));
+          build.onResolve({ filter: /^\.\.?\// }, ({ kind, path, resolveDir }) => {
+            const module = resolve(resolveDir, path);
+            if (kind !== "dynamic-import" || !lazy.has(module)) return undefined;
+            return { path: `./${moduleName(module)}.js`, external: true };
+          });
+        },
+      }],
+    }),
+  );
+
+  // 4. The lazily imported modules and the other entries: what they import of lib.js's
+  // modules, they import from lib.js.
+  const own = sources.filter((source) => !exportOnly.includes(source));
+  check(
+    await build({
+      ...BUNDLE_OPTIONS,
+      entryPoints: [...lazy, ...own].map((module) => ({ in: module, out: moduleName(module) })),
+      outdir: chunks,
+      chunkNames: "[name]-[hash]",
+      splitting: true,
+      sourcemap: true,
+      sourcesContent: true,
+      plugins: [{
+        name: "library-imports",
+        setup(build) {
+          build.onResolve({ filter: /^\.\.?\// }, ({ path, resolveDir }) => {
+            if (!relativeImport(path)) return undefined;
+            const module = resolve(resolveDir, path);
+            return library.has(module) ? { path: "./lib.js", external: true } : undefined;
+          });
+        },
+      }],
+    }),
+  );
+
+  // The maps name the sources where they would be in the package (`../src/app.ts`), not where
+  // they were built from.
+  for (const map of readdirSync(chunks).filter((name) => name.endsWith(".map"))) {
+    const path = join(chunks, map);
+    const content = JSON.parse(readFileSync(path, "utf8")) as { sources: string[] };
+    content.sources = content.sources.map((source) => {
+      const from = relative(root, resolve(chunks, source));
+      return from.startsWith("..") ? source : relative(chunks, join(out, from));
+    });
+    writeFileSync(path, JSON.stringify(content));
+  }
+
+  // 5. The entry points' own files.
+  for (const [path, source] of Object.entries(entries)) {
+    const module = join(root, source);
+    const file = join(out, built(source, ".js"));
+    const chunk = `./${relative(dirname(file), join(chunks, moduleName(module)))}.js`;
+    const library = `./${relative(dirname(file), join(chunks, "lib.js"))}`;
+    writeFileSync(
+      file,
+      exportOnly.includes(module)
+        ? `export { ${exported(module).join(", ")} } from ${JSON.stringify(library)};\n`
+        : readFileSync(module, "utf8").startsWith("#!")
+        ? `#!/usr/bin/env node\nimport ${JSON.stringify(chunk)};\n`
+        : `export * from ${JSON.stringify(chunk)};\n`,
+    );
+    void path;
   }
 }
 
@@ -216,7 +433,7 @@ function pack(out: string): string {
   return join(out, filename);
 }
 
-function main(args: string[]): void {
+async function main(args: string[]): Promise<void> {
   const outIndex = args.indexOf("--out");
   const outArg = outIndex === -1 ? "npm" : args[outIndex + 1];
   if (!outArg) throw new TypeError("--out expects a folder, got nothing");
@@ -230,7 +447,8 @@ function main(args: string[]): void {
 
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
-  compile(Object.values(config.exports), out);
+  compileDeclarations(Object.values(config.exports), out);
+  await bundle(config.exports, out);
   writeFileSync(join(out, "package.json"), `${JSON.stringify(packageJson(config), null, 2)}\n`);
   for (const file of ["README.md", "LICENSE"]) {
     if (existsSync(join(root, file))) copyFileSync(join(root, file), join(out, file));
@@ -241,7 +459,7 @@ function main(args: string[]): void {
 }
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (error) {
   // The message is the report (tsc's diagnostics included); a stack trace would bury it.
   console.error(`npm-build: ${error instanceof Error ? error.message : error}`);

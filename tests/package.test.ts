@@ -8,7 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -158,6 +166,26 @@ app.get("/", (c) => c.text(\`hello from \${runtime}\`));
 export default app;
 `;
 
+// Counts the files of the package that a program loads (module.registerHooks: Node 22.15+),
+// printed on stderr as it exits.
+const countingHook = `import { registerHooks } from "node:module";
+const loaded = [];
+registerHooks({
+  load(url, context, next) {
+    if (url.includes("/node_modules/@lifespan/hono/")) loaded.push(url.split("/@lifespan/hono/")[1]);
+    return next(url, context);
+  },
+});
+process.on("exit", () => process.stderr.write(\`package files loaded: \${JSON.stringify(loaded)}\\n\`));
+`;
+
+/**
+ * The most files of the package that serving an app loads on Node: the root entry, the
+ * bundle it re-exports, and the Node runtime's chunks (5 today). Compiled file by file, as
+ * before issue 20, it was 37.
+ */
+const MAX_FILES_LOADED = 6;
+
 describe(`the package, built and installed on ${runtimeName}`, () => {
   const work = mkdtempSync(join(tmpdir(), "lifespan-hono-package-"));
   const npmConsumer = join(work, "npm-consumer");
@@ -189,6 +217,7 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
     writeFileSync(join(npmConsumer, "node-app.ts"), strippedApp);
     writeFileSync(join(npmConsumer, "cli-app.mjs"), cliApp.replaceAll(": void", ""));
     writeFileSync(join(npmConsumer, "cli-app.ts"), cliApp);
+    writeFileSync(join(npmConsumer, "count-hook.mjs"), countingHook);
     // What a Node user writes: strict, nodenext, and the library's own .d.ts checked too.
     writeFileSync(
       join(npmConsumer, "tsconfig.json"),
@@ -330,6 +359,37 @@ describe(`the package, built and installed on ${runtimeName}`, () => {
     skip: runtimeName !== "deno" && "checked once, in the Deno run",
   }, async () => {
     await execOk(commands.deno, ["publish", "--dry-run", "--allow-dirty", "--quiet"], root);
+  });
+
+  test("the package is bundled: no file per source module, and serve() loads a few files", {
+    skip: (runtimeName !== "node" && "checked once, in the Node run") ||
+      (!nodeMatrixRequired && !existsSync(typeStrippingNodes[0]!.binary) &&
+        "Node 24 is not in .cache/node (`node scripts/node-versions.mjs` fetches it)"),
+  }, async () => {
+    const installed = join(npmConsumer, "node_modules", ...denoConfig.name.split("/"));
+    const scripts = readdirSync(installed, { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".js"));
+    assert.deepEqual(scripts.filter((name) => name.startsWith("src")), [], "no src/**/*.js");
+    assert.ok(scripts.includes(join("chunks", "lib.js")), scripts.join(", "));
+    // Every bundle has its map, with the sources in it.
+    for (const script of scripts.filter((name) => name.startsWith("chunks"))) {
+      const map = JSON.parse(readFileSync(join(installed, `${script}.map`), "utf8"));
+      assert.equal(map.sources.length, map.sourcesContent.length, script);
+    }
+    // module.registerHooks is Node 22.15's: counted on Node 24.
+    const { code, stdout, stderr } = await exec(
+      typeStrippingNodes[0]!.binary,
+      ["--import", "./count-hook.mjs", "app.mjs"],
+      npmConsumer,
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /200 hello from node/);
+    const loaded: string[] = JSON.parse(/^package files loaded: (.*)$/m.exec(stderr)![1]!);
+    assert.ok(loaded.includes("mod.js"), stderr);
+    assert.ok(
+      loaded.length <= MAX_FILES_LOADED,
+      `serve() loaded ${loaded.length} files of the package: ${loaded.join(", ")}`,
+    );
   });
 
   test("the published package.json has the exports, peer hono and engines", () => {

@@ -290,22 +290,28 @@ function goAway(socket: OpenSocket): void {
   }
 }
 
+let closeEvent: typeof CloseEvent | undefined;
+
 /**
- * A `CloseEvent` on every runtime: Node 20 has none (Hono's Node helper brings its own).
- * Exported for the test client.
+ * A `CloseEvent` class on every runtime: Node 20 has none (Hono's Node helper brings its own).
+ * Looked up at first use, not at import: Node's `globalThis.CloseEvent` is a getter that loads
+ * undici (measured: the largest part of `serve()`'s start on Node), which a server that never
+ * closes a WebSocket does not need. Exported for the test client.
  */
-export const CloseEventClass: typeof CloseEvent = globalThis.CloseEvent ??
-  class CloseEvent extends Event {
-    readonly code: number;
-    readonly reason: string;
-    readonly wasClean: boolean;
-    constructor(type: string, init: CloseEventInit = {}) {
-      super(type, init);
-      this.code = init.code ?? 0;
-      this.reason = init.reason ?? "";
-      this.wasClean = init.wasClean ?? false;
-    }
-  };
+export function closeEventClass(): typeof CloseEvent {
+  return closeEvent ??= globalThis.CloseEvent ??
+    class CloseEvent extends Event {
+      readonly code: number;
+      readonly reason: string;
+      readonly wasClean: boolean;
+      constructor(type: string, init: CloseEventInit = {}) {
+        super(type, init);
+        this.code = init.code ?? 0;
+        this.reason = init.reason ?? "";
+        this.wasClean = init.wasClean ?? false;
+      }
+    };
+}
 
 type MessageOf = Parameters<NonNullable<WSEvents<unknown>["onMessage"]>>[0];
 
@@ -392,5 +398,5 @@ function asArrayBuffer(event: MessageOf): MessageOf {
 function closeEventOf(event: CloseEvent, socket: OpenSocket | undefined): CloseEvent {
   const sent = socket?.sent;
   if (sent === undefined || (event.code !== 1005 && event.code !== 1006)) return event;
-  return new CloseEventClass("close", { ...sent, wasClean: event.wasClean });
+  return new (closeEventClass())("close", { ...sent, wasClean: event.wasClean });
 }

@@ -115,8 +115,11 @@ export interface Runtime {
    * if it does that.
    */
   readonly main?: string;
-  /** Takes over an app the runtime serves by itself (see `server/entry.ts`). */
-  entry?(): Entry;
+  /**
+   * Takes over an app the runtime serves by itself (see `server/entry.ts`); loaded only then,
+   * as `serve()` never needs it.
+   */
+  entry?(): Promise<Entry>;
   /**
    * A hot reload (`bun --hot`) evaluates the modules anew in this same process: a new server
    * on the port of one still running is the next version of it.

@@ -13,21 +13,13 @@
  *
  * @module
  */
-import { publishServer } from "../core/events.ts";
 import type { Lifespan } from "../core/lifespan.ts";
 import { messageOf } from "../core/log.ts";
 import { StartupError } from "../core/errors.ts";
 import { bunWebSocketHandler } from "../runtimes/bun/websocket.ts";
 import type { Handler, Runtime } from "../runtimes/types.ts";
-import { register, retirePrevious } from "./hot.ts";
-import { RELOAD, type Service, startLifecycle, startupInterrupted } from "./lifecycle.ts";
 import { detectRuntime, isBun, servesEntries } from "./runtime.ts";
-import { resolveOptions } from "./settings.ts";
-import { drainTold, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
-
-/** Where a taken-over app is registered for the next version of the modules. */
-const PLACE = "the default export";
 
 /**
  * Whether `env`, `fetch`'s second argument, comes from a server the runtime runs by itself:
@@ -79,59 +71,16 @@ export function watchEntry(app: Fetchable, takeOver: () => void): void {
   });
 }
 
-/** Takes over `app`, served by the runtime by itself; `handler` is its own, ungated. */
+/**
+ * Takes over `app`, served by the runtime by itself; `handler` is its own, ungated. The
+ * lifecycle of a taken-over app (take_over.ts) is loaded only here: `serve()` never needs it.
+ */
 export function takeOver(lifespan: Lifespan, handler: Handler): TakenOver {
   const log = lifespan.log;
   let serve: Handler | undefined;
-  const ready = (async (): Promise<Handler> => {
-    const runtime = await detectRuntime();
-    const entry = runtime.entry?.();
-    if (entry === undefined) throw new Error("This runtime does not serve apps by itself");
-    const settings = resolveOptions((name) => runtime.env(name), {});
-    // The previous version of this module, under `bun --hot`, stops before this one starts.
-    await retirePrevious(PLACE);
-    const service: Service = {
-      async start(interrupted) {
-        if (lifespan.phase === "idle") await lifespan.startup(settings.startupTimeout, "info");
-        if (interrupted.aborted) {
-          await lifespan.shutdown(settings.shutdownTimeout);
-          throw startupInterrupted(interrupted);
-        }
-        publishServer(() => ({ type: "listening", app: lifespan.owner, url: "" }));
-        // Where it listens is the runtime's to say (and print): nobody reads this.
-        return { hostname: "", port: 0, url: "" };
-      },
-      async stop(reason) {
-        lifespan.beginShutdown();
-        const parts = [entry.requests(reason === RELOAD), entry.websockets];
-        // The runtime serves the app at a terminal, as run() does: its lines are told.
-        const stopping = tellStopping(lifespan.owner, reason, parts, log, "info");
-        const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
-        const { leftRunning, error, durationMs } = await lifespan.shutdown(
-          settings.shutdownTimeout,
-        );
-        tellStopped(stopping, {
-          drainMs: drained.drainMs,
-          teardownMs: durationMs,
-          cut: drained.cut,
-          failed: error !== undefined,
-        });
-        const left = drained.cut || leftRunning;
-        return error === undefined ? { leftRunning: left } : { leftRunning: left, error };
-      },
-    };
-    const running = await startLifecycle(service, {
-      runtime,
-      log,
-      handleSignals: true,
-      signalEchoes: true,
-    });
-    register(PLACE, running);
-    void running.stopped.then((report) => {
-      if (report.reason !== RELOAD) entry.stopped("error" in report ? 1 : 0);
-    });
-    return serve = entry.handler(handler);
-  })();
+  const ready = import("./take_over.ts")
+    .then(({ startTakenOver }) => startTakenOver(lifespan, handler))
+    .then((handler) => serve = handler);
   ready.catch(async (error: unknown) => {
     const hook = error instanceof StartupError ? ` (${error.hook})` : "";
     log.error(`${messageOf(error)}${hook}`, { err: error });

@@ -24,11 +24,17 @@ export const HANDOVER_QUIET = 100;
 export const HANDOVER_MAX = 1000;
 
 /** A handler that can hand its clients over: `handler` as is until `handOver()` is called. */
-export function handingOver(handler: Handler): {
+export interface Handover {
   readonly handler: Handler;
-  /** Asks every client from now on to close; resolves once quiet, within `max` ms. */
-  handOver(max: number): Promise<void>;
-} {
+  /**
+   * Asks every client from now on to close; resolves once quiet, within `limit` ms (and
+   * `HANDOVER_MAX`, whichever is less).
+   */
+  handOver(limit: number): Promise<void>;
+}
+
+/** A handler that can hand its clients over: `handler` as is until `handOver()` is called. */
+export function handingOver(handler: Handler): Handover {
   let handingOver = false;
   let lastRequest = 0;
   return {
@@ -40,7 +46,8 @@ export function handingOver(handler: Handler): {
         ? response.then(closingConnection)
         : closingConnection(response);
     },
-    handOver(max) {
+    handOver(limit) {
+      const max = Math.min(HANDOVER_MAX, limit);
       handingOver = true;
       const began = lastRequest = Date.now();
       return new Promise((resolve) => {

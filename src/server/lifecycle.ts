@@ -31,6 +31,9 @@ export interface StopReport {
 /** The stop reason of a server that the next version of the app replaces (`bun --hot`). */
 export const RELOAD = "a hot reload";
 
+/** The stop reason of a worker that a reload replaced (see `single.ts` and `worker.ts`). */
+export const RETIRED = "a reload (a new worker took its place)";
+
 /** What a lifecycle starts and stops. */
 export interface Service {
   /**

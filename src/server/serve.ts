@@ -9,13 +9,12 @@ import { consoleLogger, messageOf } from "../core/log.ts";
 import { checkFunction, checkKnownOptions, describeValue } from "../core/options.ts";
 import { StartupError } from "../core/errors.ts";
 import type { Runtime } from "../runtimes/types.ts";
-import { register, retirePrevious } from "./hot.ts";
 import { exitCodes, RELOAD, type Running, startLifecycle } from "./lifecycle.ts";
 import { resolveOptions, SERVE_OPTIONS, type Settings } from "./settings.ts";
 import { singleService } from "./single.ts";
 import type { LifecycleLevel } from "./told.ts";
 import type { Fetchable, ServeOptions, Server } from "./types.ts";
-import { joinPrimary, WORKER_ENV } from "./worker.ts";
+import type { PrimaryLink } from "./worker.ts";
 
 /** Serves `app` on `runtime`: the one implementation of `serve()` behind every entry. */
 export async function serveOn(
@@ -53,10 +52,11 @@ async function start(
     onListen: settings.onListen,
   };
   // With workers, the same script runs in their primary (which runs no lifespan) and in each
-  // worker, which serves as a single process would and reports to the primary.
+  // worker, which serves as a single process would and reports to the primary. (The worker
+  // link, the primary and the hot-reload registry are loaded only by the runs that use them.)
   // `maxRequests` runs workers even when there is to be one: it is replaced as a reload does.
   const withWorkers = settings.workers !== 1 || settings.maxRequests !== undefined;
-  const link = withWorkers ? joinPrimary(runtime.env(WORKER_ENV)) : undefined;
+  const link = withWorkers ? await joinPrimaryIfWorker(runtime) : undefined;
   if (link !== undefined) {
     const service = singleService(runtime, app, settings, log, level, link);
     // The primary asks it to stop over the IPC channel: each signal it gets is the user's.
@@ -81,6 +81,7 @@ async function start(
     return await startLifecycle(singleService(runtime, app, settings, log, level), lifecycle);
   }
   // `bun --hot` evaluated the modules anew: the server of the previous version stops first.
+  const { register, retirePrevious } = await import("./hot.ts");
   const place = settings.unix ?? `${settings.hostname}:${settings.port}`;
   await retirePrevious(place);
   const running = await startLifecycle(
@@ -89,6 +90,12 @@ async function start(
   );
   register(place, running);
   return running;
+}
+
+/** The link to the primary when this process is one of its workers. */
+async function joinPrimaryIfWorker(runtime: Runtime): Promise<PrimaryLink | undefined> {
+  const { joinPrimary, WORKER_ENV } = await import("./worker.ts");
+  return joinPrimary(runtime.env(WORKER_ENV));
 }
 
 /**

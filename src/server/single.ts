@@ -10,14 +10,14 @@ import { type Logger, messageOf } from "../core/log.ts";
 import { delay } from "../core/timers.ts";
 import type { Handler, Listener, Runtime } from "../runtimes/types.ts";
 import { accessLogger } from "./access_log.ts";
-import { handingOver, HANDOVER_MAX } from "./handover.ts";
+import type { Handover } from "./handover.ts";
 import { withHealth } from "./health.ts";
+import { RETIRED, type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { countingRequests, requestLimit } from "./max_requests.ts";
-import { type Service, startupInterrupted, type StopReport } from "./lifecycle.ts";
 import { formatUrl, type Settings } from "./settings.ts";
 import { drainTold, type LifecycleLevel, tellStopped, tellStopping } from "./told.ts";
 import type { Fetchable } from "./types.ts";
-import { type PrimaryLink, RETIRED } from "./worker.ts";
+import type { PrimaryLink } from "./worker.ts";
 
 /**
  * Serves `app` in this process; `link` when this process is a worker of a primary. The lines
@@ -37,15 +37,15 @@ export function singleService(
   let serving = false;
   // An App's own handler: `app.fetch` would take the request for one of the runtime's own.
   const appHandler: Handler = lifespan?.handler ?? ((request, env) => app.fetch(request, env));
-  // A worker may be replaced by a reload: it hands its clients over before its drain.
-  const handover = link === undefined ? undefined : handingOver(appHandler);
-  const handler = handover?.handler ?? appHandler;
+  // A worker may be replaced by a reload: it hands its clients over before its drain (set at
+  // its start, where handover.ts is loaded: a single process never needs it).
+  let handover: Handover | undefined;
 
   /**
    * What the runtime calls: the handler, with the readiness endpoint in front when asked for,
    * and a worker's request count around it all when `maxRequests` is set.
    */
-  const served = (): Handler => {
+  const served = (handler: Handler): Handler => {
     const health = settings.health;
     const answering = health ? withHealth(handler, health.path, () => serving) : handler;
     const { maxRequests } = settings;
@@ -79,6 +79,9 @@ export function singleService(
 
   return {
     async start(interrupted) {
+      // Loaded before the startup, not between it and `link.port()`: a port the primary sends
+      // while nothing listens for it would be lost.
+      if (link !== undefined) handover = (await import("./handover.ts")).handingOver(appHandler);
       useServerLogger(true);
       try {
         await lifespan?.startup(settings.startupTimeout, level);
@@ -94,13 +97,14 @@ export function singleService(
         return await fail(startupInterrupted(interrupted), true);
       }
       const { unix } = settings;
+      const handler = handover?.handler ?? appHandler;
       try {
         // A worker's socket is its primary's, which cleared the path before starting workers.
         if (unix !== undefined && link === undefined) {
           await (await import("./unix.ts")).clearStaleSocket(unix);
         }
         listener = await runtime.listen({
-          handler: served(),
+          handler: served(handler),
           hostname: settings.hostname,
           port,
           unix,
@@ -141,7 +145,7 @@ export function singleService(
       let report: StopReport = { leftRunning: false };
       try {
         if (!retired && settings.shutdownDelay > 0) await delay(settings.shutdownDelay);
-        if (retired) await handover?.handOver(Math.min(HANDOVER_MAX, settings.gracefulTimeout));
+        if (retired) await handover?.handOver(settings.gracefulTimeout);
         const drained = await drainTold(stopping, parts, settings.gracefulTimeout);
         const { teardownMs, ...shutdown } = await shutdownLifespan();
         report = { ...shutdown, leftRunning: drained.cut || shutdown.leftRunning };

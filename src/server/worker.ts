@@ -8,6 +8,7 @@
 import process from "node:process";
 import { StartupError } from "../core/errors.ts";
 import { messageOf } from "../core/log.ts";
+import { RETIRED } from "./lifecycle.ts";
 
 /** The environment variable that tells a process it is a worker, and which. */
 export const WORKER_ENV = "LIFESPAN_HONO_WORKER";
@@ -24,9 +25,6 @@ export type Order =
   | { readonly lifespanPrimary: "stop" }
   /** Stop: a new worker took this one's place (a reload), the server as a whole goes on. */
   | { readonly lifespanPrimary: "retire" };
-
-/** The stop reason of a worker that a reload replaced (see `single.ts`). */
-export const RETIRED = "a reload (a new worker took its place)";
 
 /** What a worker tells its primary over the IPC channel. */
 export type Report =

@@ -10,7 +10,7 @@
  */
 import type { WSContext as WSContextType, WSEvents } from "hono/ws";
 import { WSContext } from "hono/ws";
-import { attachWebSocketHost, CloseEventClass, OpenSockets } from "../core/websocket.ts";
+import { attachWebSocketHost, closeEventClass, OpenSockets } from "../core/websocket.ts";
 
 /** A message as the test client receives it: text, or the bytes of a binary message. */
 export type TestWebSocketMessage = string | ArrayBuffer;
@@ -273,7 +273,7 @@ export class TestWebSocket implements AsyncIterable<TestWebSocketMessage> {
     this.#state = CLOSING;
     this.#close = close;
     for (const waiter of this.#waiting.splice(0)) waiter.reject(this.#closedError());
-    const event = new CloseEventClass("close", { ...close, wasClean: true });
+    const event = new (closeEventClass())("close", { ...close, wasClean: true });
     this.#deliver(async () => {
       try {
         await this.#events.onClose?.(event, this.#server);

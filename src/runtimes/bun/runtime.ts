@@ -6,7 +6,6 @@
 import process from "node:process";
 import { processRuntime } from "../process.ts";
 import type { Runtime } from "../types.ts";
-import { entry } from "./entry.ts";
 import { listen } from "./listen.ts";
 
 /** The entry module's path: what Bun serves the default export of, and what a worker runs. */
@@ -25,7 +24,7 @@ export const runtime: Runtime = {
   get main() {
     return Bun.main;
   },
-  entry: () => entry((code) => runtime.exitWhenDone?.(code)),
+  entry: async () => (await import("./entry.ts")).entry((code) => runtime.exitWhenDone?.(code)),
   hot: process.execArgv.includes("--hot"),
   exitWhenDone(code) {
     if (watched) process.once("beforeExit", () => process.exit(code));

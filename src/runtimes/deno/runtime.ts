@@ -4,7 +4,6 @@
  * @module
  */
 import type { Runtime } from "../types.ts";
-import { entry } from "./entry.ts";
 import { listen } from "./listen.ts";
 
 /** The part of Deno's API used here, typed so that tsc checks it too. */
@@ -51,5 +50,5 @@ export const runtime: Runtime = {
   get main() {
     return Deno.mainModule;
   },
-  entry,
+  entry: async () => (await import("./entry.ts")).entry(),
 };

@@ -6,12 +6,7 @@
  */
 import { getRequestListener } from "@hono/node-server";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import {
-  createSecureServer as createHttp2Server,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-} from "node:http2";
-import { createServer as createSecureServer } from "node:https";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import type { Listener, ListenOptions } from "../types.ts";
@@ -45,9 +40,10 @@ export async function listen(
     void requestListener(incoming, outgoing);
   };
   // The access log's responses count their body bytes; without it, Node's own are used.
+  // node:https and node:http2 are loaded only with `tls`: a plain server never needs them.
   const counted = onSent === undefined ? {} : { ServerResponse: CountedResponse };
   const server = http2 && tls
-    ? createHttp2Server({
+    ? (await import("node:http2")).createSecureServer({
       ...tls,
       allowHTTP1: true,
       ...(onSent === undefined
@@ -55,7 +51,7 @@ export async function listen(
         : { Http1ServerResponse: CountedResponse, Http2ServerResponse: CountedHttp2Response }),
     }, onRequest)
     : tls
-    ? createSecureServer({ ...tls, ...counted }, onRequest)
+    ? (await import("node:https")).createServer({ ...tls, ...counted }, onRequest)
     : createServer(counted, onRequest);
   // Node takes 0 for no limit, and fires a longer timer than it keeps after 1 ms.
   const keepAlive = keepAliveTimeout === undefined
