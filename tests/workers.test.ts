@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import { App, serve } from "../mod.ts";
 import { Child } from "./child.ts";
 import { get } from "./http.ts";
-import { runtimeName } from "./helpers.ts";
+import { runtimeName, within } from "./helpers.ts";
 
 const fixture = new URL("./fixtures/workers.ts", import.meta.url).pathname;
 
@@ -173,6 +173,18 @@ describe(`workers on ${runtimeName}`, () => {
     assert.equal(exit.code, 0, exit.stderr);
     assert.equal(exit.stdout.filter((line) => line.startsWith("Running on")).length, 1);
     assert.equal(pidsOf(exit.stdout, "shutdown").length, 2);
+  });
+
+  test("with port 0 a worker whose startup ends after the first one listens gets the port too", {
+    timeout: 60_000,
+  }, async () => {
+    // The primary sends worker 2 the port while its startup still runs.
+    await using child = start({ options: { workers: 2 }, slowWorker: 2, slowStartupMs: 1500 });
+    const url = new URL(await within(child.url(), 20_000, () => `not serving:\n${child.stderr}`));
+    const bound = listeners(await child.waitForCount(/^listening /, 2));
+    assert.deepEqual(bound.map(({ port }) => port), [Number(url.port), Number(url.port)]);
+    child.kill("SIGTERM");
+    assert.equal((await child.exitedWithin(20_000, "SIGTERM")).code, 0);
   });
 
   test("with port 0 every worker listens on the port the primary reports", {

@@ -72,29 +72,27 @@ export function joinPrimary(marker: string | undefined): PrimaryLink | undefined
       if (!process.connected) return resolve();
       process.send!(report, undefined, {}, () => resolve());
     });
-  let port: Promise<number> | undefined;
+  // Listened for from the start: the primary may send the port while the startup still runs.
+  const ordered = given !== null ? Promise.resolve(given) : new Promise<number>((resolve) => {
+    const onOrder = (message: unknown) => {
+      if (!isOrder(message) || message.lifespanPrimary !== "port") return;
+      process.off("message", onOrder);
+      resolve(message.port);
+    };
+    process.on("message", onOrder);
+  });
   return {
     index,
-    port(interrupted) {
-      if (given !== null) return Promise.resolve(given);
-      return port ??= new Promise<number>((resolve, reject) => {
-        const onOrder = (message: unknown) => {
-          if (!isOrder(message) || message.lifespanPrimary !== "port") return;
-          done();
-          resolve(message.port);
-        };
-        const onInterrupt = () => {
-          done();
-          reject(interrupted.reason);
-        };
-        const done = () => {
-          process.off("message", onOrder);
-          interrupted.removeEventListener("abort", onInterrupt);
-        };
-        process.on("message", onOrder);
+    port: (interrupted) =>
+      new Promise<number>((resolve, reject) => {
+        const onInterrupt = () => reject(interrupted.reason);
+        if (interrupted.aborted) return onInterrupt();
         interrupted.addEventListener("abort", onInterrupt, { once: true });
-      });
-    },
+        void ordered.then((port) => {
+          interrupted.removeEventListener("abort", onInterrupt);
+          resolve(port);
+        });
+      }),
     listening: (port) => void send({ lifespanWorker: "listening", port }),
     failed: (error) =>
       send({
