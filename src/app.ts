@@ -179,10 +179,10 @@ export class App<
   }
 
   /**
-   * Aborted when shutdown begins, so long responses and loops can end themselves. Read while
-   * idle, it is the signal of the next serving period: taken at import, it still aborts when
-   * the first shutdown begins. After a shutdown (or a failed startup) a fresh one takes its
-   * place.
+   * Aborted when shutdown begins, so long responses and loops can end themselves. Before the
+   * first startup it is the first serving period's signal: taken at import, it still aborts
+   * when the first shutdown begins. After a shutdown (or a failed startup) it stays aborted
+   * until the next startup begins, which gets a fresh one.
    */
   get signal(): AbortSignal {
     return this.#lifespan.signal;
@@ -227,7 +227,9 @@ export class App<
   /**
    * Runs `task` in the background, in a context of its own. Its errors are logged; shutdown
    * aborts `signal` and waits for it (also for tasks added during shutdown) up to
-   * `backgroundTaskTimeout`, then abandons it with a warning.
+   * `backgroundTaskTimeout`, then abandons it with a warning. `task` gets the signal `signal`
+   * is when it is added: one added after a shutdown, before the next startup, gets the aborted
+   * one.
    */
   addBackgroundTask(task: BackgroundTask): void {
     this.#lifespan.addTask(checkFunction("addBackgroundTask()", task));
