@@ -139,6 +139,11 @@ function isForcedExit(code: number | null): code is number {
   return code === EXIT_CODES.SIGINT || code === EXIT_CODES.SIGTERM;
 }
 
+/** Whether a process was ended by SIGINT or SIGTERM, or exited as a second one makes it. */
+function isSignalled({ code, signal }: Exit): boolean {
+  return signal === "SIGINT" || signal === "SIGTERM" || isForcedExit(code);
+}
+
 function describeExit({ code, signal }: Exit): string {
   return signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
 }
@@ -318,6 +323,15 @@ export function primaryService(
       if (slot.worker === undefined && slot.spawning === 0 && slot.restartTimer === undefined) {
         restart(worker, exit);
       }
+    } else if (clean || isSignalled(exit)) {
+      // Most likely the user's CTRL + C, which reaches every process: the worker's copy came
+      // first, and this process's own is on its way. Decided once the echo window has passed,
+      // so that a restart the stop would cancel is neither logged nor started.
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = undefined;
+        slot.waited += SIGNAL_ECHO_MS;
+        restart(worker, exit);
+      }, SIGNAL_ECHO_MS);
     } else {
       restart(worker, exit);
     }
