@@ -22,6 +22,8 @@ function testFiles(dir) {
 }
 
 // tests/ holds the suite; unit tests of pure parts sit beside their code in src/.
+// examples/testing has a file per test runner: the Node steps run its *.test.ts (node:test),
+// the Deno and Bun steps its notes.deno.ts and notes.bun.ts, the vitest step its *.vitest.ts.
 const nodeSuite = [
   "--import",
   "tsx",
@@ -29,6 +31,7 @@ const nodeSuite = [
   "--test-timeout=120000",
   ...testFiles("tests"),
   ...testFiles("src"),
+  ...testFiles(join("examples", "testing")),
 ];
 /** The tests that exercise Hono's API and internals, run again with other Hono versions. */
 const honoSuite = [
@@ -41,6 +44,7 @@ const honoSuite = [
   ),
 ];
 const tsc = join("node_modules", "typescript", "bin", "tsc");
+const vitest = join("node_modules", "vitest", "vitest.mjs");
 /**
  * Each step: the runtime it runs (a path or a command on PATH; a Node line from the cache is
  * given by its major) and the arguments it is given; `hono`: the Hono (from .cache/hono) that
@@ -54,8 +58,17 @@ const steps = {
   "hono-latest": { runtime: process.execPath, args: honoSuite, hono: "latest" },
   "hono-oldest": { runtime: process.execPath, args: honoSuite, hono: "oldest" },
   deno: { runtime: "deno", args: ["test", "-A", "--quiet"] },
-  bun: { runtime: "bun", args: ["test", "--timeout", "120000", "./tests/", "./src/"] },
+  bun: {
+    runtime: "bun",
+    args: ["test", "--timeout", "120000", "./tests/", "./src/", "./examples/testing/notes.bun.ts"],
+  },
+  vitest: {
+    runtime: process.execPath,
+    args: [vitest, "run", "--config", join("examples", "testing", "vitest.config.ts")],
+  },
   tsc: { runtime: process.execPath, args: [tsc, "-p", "."] },
+  // The testing example as a user's project (typed routes need no isolatedDeclarations).
+  "tsc-examples": { runtime: process.execPath, args: [tsc, "-p", join("examples", "testing")] },
   check: {
     runtime: "deno",
     args: [
