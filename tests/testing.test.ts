@@ -231,7 +231,7 @@ describe("testApp()", () => {
     const first = await app.testApp();
     await first.shutdown();
     assert.equal(app.signal.aborted, true);
-    await using second = await app.testApp();
+    await using _second = await app.testApp();
     assert.equal(app.signal.aborted, false);
   });
 
