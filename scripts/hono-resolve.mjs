@@ -5,7 +5,7 @@
 // own name from inside it (a package's self-reference), so Hono's `exports` decide as usual.
 // It fails at once when `hono` does not end up there.
 import { realpathSync } from "node:fs";
-import { register } from "node:module";
+import * as nodeModule from "node:module";
 import { join } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
@@ -15,7 +15,15 @@ if (named === undefined) throw new Error("hono-resolve: HONO_UNDER_TEST names no
 // As Node resolves it (.cache may be a link).
 const dir = realpathSync(named);
 const packageJson = pathToFileURL(join(dir, "package.json")).href;
-register("./hono-resolve-hooks.mjs", import.meta.url, { data: { packageJson } });
+// In-thread hooks where Node has them (22.15+; module.register is deprecated from 26), the
+// off-thread ones of Node 20 elsewhere: the same resolve in both.
+if (typeof nodeModule.registerHooks === "function") {
+  const { initialize, resolve } = await import("./hono-resolve-hooks.mjs");
+  initialize({ packageJson });
+  nodeModule.registerHooks({ resolve });
+} else {
+  nodeModule.register("./hono-resolve-hooks.mjs", import.meta.url, { data: { packageJson } });
+}
 
 const resolved = import.meta.resolve("hono");
 if (!resolved.startsWith(pathToFileURL(dir).href + "/")) {
