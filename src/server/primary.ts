@@ -123,6 +123,7 @@ interface Slot {
   /** How many processes are being started for it. */
   spawning: number;
   restartDelay: number;
+  /** A restart waiting: for the signal echo window to pass, then for its back-off. */
   restartTimer?: ReturnType<typeof setTimeout>;
   /** The ms its processes spent waiting for a restart: its run time is the rest. */
   waited: number;
