@@ -29,8 +29,4 @@ if (real.length > 0 || (status !== 0 && reports.length === 0)) {
   console.error(`deno doc --lint: ${real.length} problem(s) besides Hono's own types`);
   process.exit(1);
 }
-console.log(
-  `deno doc --lint: clean (${
-    reports.length - real.length
-  } report(s) of Hono's public types allowed)`,
-);
+console.log(`deno doc --lint: clean (${reports.length - real.length} report(s) of Hono's public types allowed)`);
