@@ -49,7 +49,7 @@ function readJson<T>(path: string): T {
   return JSON.parse(readFileSync(join(root, path), "utf8")) as T;
 }
 
-/** The version range of an `npm:` specifier in deno.json's imports, e.g. `^4.6.0`. */
+/** The version range of an `npm:` specifier in deno.json's imports, e.g. `^4.7.8`. */
 function npmRange(config: DenoConfig, name: string): string {
   const range = /^npm:\/?(?:@[^/@]+\/)?[^/@]+@([^/]+)\/?$/.exec(config.imports[name] ?? "")?.[1];
   if (!range) throw new Error(`deno.json imports must map ${name} to npm:${name}@<range>`);

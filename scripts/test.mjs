@@ -1,12 +1,15 @@
 // `npm test`: the one suite in tests/ on Node (tsx) — the latest 22.x, 24.x and 26.x, fetched
-// into .cache/node on first use — Deno and Bun, then type-check, lint, format and doc checks.
-// Every step runs and prints the runtime version it runs on; the exit code is non-zero if any
-// failed. `npm test -- node24 deno` runs only the steps whose names are given; the step `node`
-// (the suite on the Node running `npm test`, say an end-of-life 20) runs only when named.
+// into .cache/node on first use — Deno and Bun; the tests that touch Hono again with the newest
+// Hono 4.x and with the oldest the peer range allows (fetched into .cache/hono); then
+// type-check, lint, format and doc checks. Every step runs and prints the runtime version it
+// runs on; the exit code is non-zero if any failed. `npm test -- node24 deno` runs only the
+// steps whose names are given; the step `node` (the suite on the Node running `npm test`, say
+// an end-of-life 20) runs only when named.
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import process from "node:process";
+import { ensureHono } from "./hono-versions.mjs";
 import { ensureNode, SUPPORTED_MAJORS } from "./node-versions.mjs";
 
 const entries = ["mod.ts", "deno.ts", "bun.ts", "node.ts", "testing.ts", "cli.ts"];
@@ -20,6 +23,8 @@ function testFiles(dir) {
 }
 
 // tests/ holds the suite; unit tests of pure parts sit beside their code in src/.
+// examples/testing has a file per test runner: the Node steps run its *.test.ts (node:test),
+// the Deno and Bun steps its notes.deno.ts and notes.bun.ts, the vitest step its *.vitest.ts.
 const nodeSuite = [
   "--import",
   "tsx",
@@ -27,20 +32,44 @@ const nodeSuite = [
   "--test-timeout=120000",
   ...testFiles("tests"),
   ...testFiles("src"),
+  ...testFiles(join("examples", "testing")),
+];
+/** The tests that exercise Hono's API and internals, run again with other Hono versions. */
+const honoSuite = [
+  "--import",
+  "tsx",
+  "--test",
+  "--test-timeout=120000",
+  ...["lifespan", "testing", "internals", "websocket", "context", "observability"].map((name) =>
+    join("tests", `${name}.test.ts`)
+  ),
 ];
 const tsc = join("node_modules", "typescript", "bin", "tsc");
+const vitest = join("node_modules", "vitest", "vitest.mjs");
 /**
  * Each step: the runtime it runs (a path or a command on PATH; a Node line from the cache is
- * given by its major) and the arguments it is given.
+ * given by its major) and the arguments it is given; `hono`: the Hono (from .cache/hono) that
+ * `hono` resolves to in it and in its child processes, instead of node_modules/hono.
  */
 const steps = {
   node: { runtime: process.execPath, args: nodeSuite },
   ...Object.fromEntries(
     SUPPORTED_MAJORS.map((major) => [`node${major}`, { runtime: major, args: nodeSuite }]),
   ),
+  "hono-latest": { runtime: 24, args: honoSuite, hono: "latest" },
+  "hono-oldest": { runtime: 24, args: honoSuite, hono: "oldest" },
   deno: { runtime: "deno", args: ["test", "-A", "--quiet"] },
-  bun: { runtime: "bun", args: ["test", "--timeout", "120000", "./tests/", "./src/"] },
+  bun: {
+    runtime: "bun",
+    args: ["test", "--timeout", "120000", "./tests/", "./src/", "./examples/testing/notes.bun.ts"],
+  },
+  vitest: {
+    runtime: process.execPath,
+    args: [vitest, "run", "--config", join("examples", "testing", "vitest.config.ts")],
+  },
   tsc: { runtime: process.execPath, args: [tsc, "-p", "."] },
+  // The testing example as a user's project (typed routes need no isolatedDeclarations).
+  "tsc-examples": { runtime: process.execPath, args: [tsc, "-p", join("examples", "testing")] },
   check: {
     runtime: "deno",
     args: [
@@ -106,12 +135,27 @@ function shown(command) {
 
 const failed = [];
 const times = [];
-for (const [name, { runtime, args }] of selected) {
+for (const [name, { runtime, args, hono }] of selected) {
   const command = typeof runtime === "number" ? nodes.get(runtime) : runtime;
   if (command === undefined) {
     console.log(`\n=== ${name}: Node ${runtime} is not in .cache/node and could not be fetched`);
     failed.push(name);
     continue;
+  }
+  let honoEnv = {};
+  let honoShown = "";
+  if (hono !== undefined) {
+    try {
+      const { dir, version } = ensureHono(hono);
+      const hook = join(process.cwd(), "scripts", "hono-resolve.mjs");
+      const options = [env.NODE_OPTIONS, `--import=${hook}`].filter(Boolean).join(" ");
+      honoEnv = { HONO_UNDER_TEST: dir, NODE_OPTIONS: options };
+      honoShown = `, hono ${version}`;
+    } catch (error) {
+      console.log(`\n=== ${name}: hono ${hono} could not be fetched: ${error.message ?? error}`);
+      failed.push(name);
+      continue;
+    }
   }
   // A Node line's directory goes first in PATH, so a test or tool that spawns a bare `node`
   // (npm's and tsx's `#!/usr/bin/env node` too) runs on the Node under test, not the system's.
@@ -123,9 +167,12 @@ for (const [name, { runtime, args }] of selected) {
       NODE: command,
       ...(env.npm_node_execpath && { npm_node_execpath: command }),
       NODE_MATRIX_REQUIRED: "1",
+      ...honoEnv,
     }
-    : env;
-  console.log(`\n=== ${name} (${versionOf(command)}): ${shown(command)} ${args.join(" ")}`);
+    : { ...env, ...honoEnv };
+  console.log(
+    `\n=== ${name} (${versionOf(command)}${honoShown}): ${shown(command)} ${args.join(" ")}`,
+  );
   const started = performance.now();
   const { status, error } = spawnSync(command, args, { stdio: "inherit", env: stepEnv });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

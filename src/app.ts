@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
 import type { BlankSchema, ErrorHandler, MergePath, MergeSchemaPath, Schema } from "hono/types";
+import { honoErrorHandler, mountInheritingErrors } from "./core/_hono_internals.ts";
 import { contextApp, requestEntry } from "./core/context.ts";
 import { type BackgroundTask, Lifespan, lifespanOf } from "./core/lifespan.ts";
 import { consoleLogger, type Logger, messageOf } from "./core/log.ts";
@@ -74,15 +75,6 @@ export interface PhaseOptions {
 }
 
 const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout", "logger"];
-
-/** `errorHandler`: a field of every Hono app, private in Hono's types only. */
-type WithErrorHandler = { errorHandler: ErrorHandler };
-
-/**
- * Hono's default error handler, which `console.error`s what a handler threw. `route()` copies
- * a sub-app's routes as they are only while it has this one (else they carry their own).
- */
-const honoErrorHandler = (new Hono() as unknown as WithErrorHandler).errorHandler;
 
 /** The error handlers `App`s start with: Hono's, with the app's logger in place of `console`. */
 const defaultErrorHandlers = new WeakSet<ErrorHandler>();
@@ -179,10 +171,10 @@ export class App<
   }
 
   /**
-   * Aborted when shutdown begins, so long responses and loops can end themselves. Read while
-   * idle, it is the signal of the next serving period: taken at import, it still aborts when
-   * the first shutdown begins. After a shutdown (or a failed startup) a fresh one takes its
-   * place.
+   * Aborted when shutdown begins, so long responses and loops can end themselves. Before the
+   * first startup it is the first serving period's signal: taken at import, it still aborts
+   * when the first shutdown begins. After a shutdown (or a failed startup) it stays aborted
+   * until the next startup begins, which gets a fresh one.
    */
   get signal(): AbortSignal {
     return this.#lifespan.signal;
@@ -227,7 +219,9 @@ export class App<
   /**
    * Runs `task` in the background, in a context of its own. Its errors are logged; shutdown
    * aborts `signal` and waits for it (also for tasks added during shutdown) up to
-   * `backgroundTaskTimeout`, then abandons it with a warning.
+   * `backgroundTaskTimeout`, then abandons it with a warning. `task` gets the signal `signal`
+   * is when it is added: one added after a shutdown, before the next startup, gets the aborted
+   * one.
    */
   addBackgroundTask(task: BackgroundTask): void {
     this.#lifespan.addTask(checkFunction("addBackgroundTask()", task));
@@ -253,15 +247,11 @@ export class App<
     if (mounted !== undefined) this.#lifespan.mount(mounted, path);
     // A sub-app with the default handler leaves its errors to this app's (a user's `onError`
     // here included), as a Hono sub-app with Hono's default does.
-    const sub = subApp as unknown as WithErrorHandler;
-    const own = sub.errorHandler;
-    if (!defaultErrorHandlers.has(own)) return super.route(path, subApp);
-    sub.errorHandler = honoErrorHandler;
-    try {
-      return super.route(path, subApp);
-    } finally {
-      sub.errorHandler = own;
-    }
+    return mountInheritingErrors(
+      subApp,
+      (handler) => defaultErrorHandlers.has(handler),
+      () => super.route(path, subApp),
+    );
   }
 
   /**

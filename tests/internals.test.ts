@@ -1,7 +1,8 @@
 /**
  * The private internals each runtime relies on (see `src/runtimes/<runtime>/_internals.ts`),
- * named: a runtime or dependency upgrade that breaks one fails here, by name, rather than
- * silently through the fallback the runtime takes in production.
+ * and those of Hono that `App` relies on (`src/core/_hono_internals.ts`), named: a runtime or
+ * dependency upgrade that breaks one fails here, by name, rather than silently through the
+ * fallback taken in production.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -46,5 +47,14 @@ describe(`the private internals ${runtimeName} relies on`, () => {
     });
     assert.equal(honoUpgradeTarget(server as never), server);
     server.close();
+  });
+});
+
+describe("the private internals of Hono that App relies on", () => {
+  test("every one still holds", async () => {
+    const { internals } = await import("../src/core/_hono_internals.ts");
+    for (const [name, holds] of Object.entries(internals)) {
+      assert.equal(holds, true, `${name} no longer holds with this Hono`);
+    }
   });
 });

@@ -97,6 +97,7 @@ describe("startup() and shutdown()", () => {
     assert.equal(first.aborted, false);
     await app.shutdown();
     assert.equal(first.aborted, true);
+    assert.equal(app.signal.aborted, true);
     assert.equal(abortedDuringTeardown, true);
     await app.startup();
     assert.equal(app.signal.aborted, false);
@@ -112,16 +113,51 @@ describe("startup() and shutdown()", () => {
     assert.equal(early.aborted, true);
   });
 
-  test("app.signal read between two serving periods aborts at the end of the next one", async () => {
+  test("app.signal stays aborted after a shutdown until the next startup begins", async () => {
+    const app = new App();
+    let duringRestart: AbortSignal | undefined;
+    app.beforeServing(() => {
+      duringRestart = app.signal;
+    });
+    await app.startup();
+    const first = app.signal;
+    await app.shutdown();
+    assert.equal(app.signal.aborted, true);
+    assert.equal(app.signal, first);
+    await app.startup();
+    // Fresh as the restart's startup begins: its hooks already see the new period's signal.
+    assert.notEqual(duringRestart, first);
+    assert.equal(duringRestart?.aborted, false);
+    assert.equal(app.signal, duringRestart);
+    await app.shutdown();
+    assert.equal(app.signal.aborted, true);
+  });
+
+  test("a background task added between two serving periods gets the aborted signal", async () => {
     const app = new App();
     await app.startup();
     await app.shutdown();
-    const between = app.signal;
-    assert.equal(between.aborted, false);
+    const got = deferred<AbortSignal>();
+    app.addBackgroundTask((signal) => got.resolve(signal));
+    assert.equal((await got.promise).aborted, true);
+  });
+
+  test("a loop on app.signal that outlives the shutdown ends when it wakes", async () => {
+    const app = new App();
     await app.startup();
-    assert.equal(app.signal, between);
+    const wake = deferred<void>();
+    let rounds = 0;
+    const loop = (async () => {
+      // Bounded, so that a regression fails instead of going round forever.
+      while (!app.signal.aborted && rounds < 3) {
+        rounds++;
+        await wake.promise; // asleep through the whole shutdown, the first time round
+      }
+    })();
     await app.shutdown();
-    assert.equal(between.aborted, true);
+    wake.resolve();
+    await loop;
+    assert.equal(rounds, 1, "the loop went round again after the shutdown");
   });
 
   test("a failed startup aborts app.signal; the next attempt gets a fresh one", async () => {
@@ -132,6 +168,7 @@ describe("startup() and shutdown()", () => {
     const early = app.signal;
     await assert.rejects(app.startup(), StartupError);
     assert.equal(early.aborted, true);
+    assert.equal(app.signal.aborted, true);
     fail = false;
     await app.startup();
     assert.equal(app.signal.aborted, false);

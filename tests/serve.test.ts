@@ -201,6 +201,27 @@ describe(`serve() in a child process on ${runtimeName}`, () => {
     assertShutDownOnce(await child.exitedWithin(10_000, "the signal"));
   });
 
+  test("a handler looping on app.signal, asleep past the whole shutdown, ends when it wakes", {
+    timeout: 15_000,
+  }, async () => {
+    // The loop sleeps 2.5 s; the shutdown (100 ms grace, the cut, 1 s for the handler) is over
+    // before it wakes. It ends only if app.signal still says stopped: the process stays up
+    // for as long as the loop goes round.
+    await using child = start({ options: { gracefulTimeout: 100 } });
+    const url = await child.url();
+    const response = get(`${url}/loop?ms=2500`);
+    await child.waitFor(/^loop started$/);
+    child.kill("SIGTERM");
+    await response.catch(() => {}); // cut at the end of the grace period
+    const exit = await child.exitedWithin(10_000, "the signal");
+    assertShutDownOnce(exit);
+    // It did outlive the shutdown: otherwise this test proves nothing.
+    assert.ok(
+      exit.stdout.indexOf("loop ended") > exit.stdout.indexOf("finished"),
+      exit.stdout.join("\n"),
+    );
+  });
+
   for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
     test(`a second ${signal} while shutting down exits at once with code ${code}`, async () => {
       await using child = start({ hangShutdown: true });
@@ -333,6 +354,18 @@ describe(`serve() in-process on ${runtimeName}`, () => {
     await server.shutdown();
     await server.finished;
     assert.deepEqual(log, ["before", "after"]);
+  });
+
+  test("app.signal is aborted once server.finished settles, fresh when serving again", async () => {
+    const app = new App();
+    app.get("/", (c) => c.text("ok"));
+    const first = await serve(app, { port: 0, handleSignals: false });
+    void first.shutdown();
+    await first.finished;
+    assert.equal(app.signal.aborted, true);
+    await using second = await serve(app, { port: 0, handleSignals: false });
+    assert.equal(app.signal.aborted, false);
+    assert.equal(await (await fetch(second.url)).text(), "ok");
   });
 
   test("serves a plain Hono app (no hooks), and stops with await using", async () => {

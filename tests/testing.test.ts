@@ -226,6 +226,15 @@ describe("testApp()", () => {
     assert.deepEqual(log, ["start", "end"]);
   });
 
+  test("app.signal is aborted after shutdown(), fresh for the next testApp()", async () => {
+    const app = new App();
+    const first = await app.testApp();
+    await first.shutdown();
+    assert.equal(app.signal.aborted, true);
+    await using _second = await app.testApp();
+    assert.equal(app.signal.aborted, false);
+  });
+
   test("shutdown() twice shuts down once", async () => {
     let count = 0;
     const app = new App().afterServing(() => void count++);

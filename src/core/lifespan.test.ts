@@ -86,7 +86,11 @@ describe("Lifespan", () => {
     assert.equal(idle.aborted, true);
     assert.equal(life.phase, "stopping");
     await life.shutdown(Infinity);
+    // Stopped until the next startup begins, which gets a fresh one.
+    assert.equal(life.signal.aborted, true);
+    await life.startup(Infinity);
     assert.equal(life.signal.aborted, false);
+    await life.shutdown(Infinity);
   });
 
   test("a tree: children start after their parent, stop before it, and each runs once", async () => {

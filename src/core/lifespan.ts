@@ -69,9 +69,11 @@ export class Lifespan {
   #phase: Phase = "idle";
   #stack: Teardown[] = [];
   /**
-   * The controller of the current serving period or, when idle, of the next one: a signal
-   * taken before startup (at import, by a task added at module level) is the one shutdown
-   * aborts. Replaced once a period ends (shutdown finished, or startup failed).
+   * The controller of the current serving period. Before the first startup it is already the
+   * first period's: a signal taken at import (by a task added at module level) is the one the
+   * first shutdown aborts. Once a period has ended (shutdown finished, or startup failed) it
+   * stays aborted, so a loop that outlives the shutdown sees it stopped; the next startup
+   * replaces it with a fresh one as it begins.
    */
   #controller = new AbortController();
   #stopping: Promise<ShutdownReport> | undefined;
@@ -101,7 +103,10 @@ export class Lifespan {
     return this.#phase;
   }
 
-  /** Aborted when shutdown begins; the next period's signal while idle. */
+  /**
+   * Aborted when shutdown begins and until the next startup begins; before the first startup,
+   * the first period's signal.
+   */
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -171,6 +176,7 @@ export class Lifespan {
     }
     this.#phase = "starting";
     const tree = this.#tree();
+    Lifespan.#beginPeriod(tree);
     const started = performance.now();
     let timings: HookTiming[] = [];
     try {
@@ -265,12 +271,16 @@ export class Lifespan {
     return { leftRunning, durationMs, error: new ShutdownError(message, failures.errors) };
   }
 
-  /** Ends a serving period: its signal is aborted (if not yet), the next one gets a fresh one. */
-  static #endPeriod(tree: readonly Lifespan[]): void {
+  /** Begins a serving period: a signal an earlier period aborted is replaced by a fresh one. */
+  static #beginPeriod(tree: readonly Lifespan[]): void {
     for (const lifespan of tree) {
-      lifespan.#controller.abort();
-      lifespan.#controller = new AbortController();
+      if (lifespan.#controller.signal.aborted) lifespan.#controller = new AbortController();
     }
+  }
+
+  /** Ends a serving period: its signal is aborted (if not yet) and stays so until the next. */
+  static #endPeriod(tree: readonly Lifespan[]): void {
+    for (const lifespan of tree) lifespan.#controller.abort();
   }
 
   /** Waits for the background tasks; true if some were abandoned past the timeout. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { once } from "node:events";
 import process from "node:process";
 import type { WorkerProcess } from "./types.ts";
 
@@ -18,10 +19,9 @@ export async function spawnWorker(
     env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  await new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
-    child.once("error", reject);
-  });
+  // Rejects on a spawn error, and takes its "error" listener off once spawned: a later error
+  // (a failed send) must not land in a settled promise.
+  await once(child, "spawn");
   // Deno 2.9 never closes the channel of a child that exits while a message to it is on its
   // way, and so never emits "close". After the reads already pending (its last reports), the
   // channel is closed here.

@@ -449,6 +449,61 @@ describe("primaryService() restarting a worker", () => {
     assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
   });
 
+  /** Worker 2 serves, then exits 0 by itself, as on its own copy of a CTRL + C; then serves. */
+  function exitsCleanlyOnce(exited: () => void): Script {
+    let started = 0;
+    return async (worker) => {
+      if (worker.marker.index !== 2 || started++ > 0) return await serves(worker);
+      worker.report({ lifespanWorker: "ready" });
+      await worker.listen();
+      worker.report({ lifespanWorker: "stopped", succeeded: true });
+      worker.exit(0);
+      setTimeout(exited, 5); // its close event has come by then
+    };
+  }
+
+  test("a worker's clean exit followed by the stop within the echo window: no restart, none logged", async () => {
+    let exited!: () => void;
+    const gone = new Promise<void>((resolve) => exited = resolve);
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, exitsCleanlyOnce(exited));
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    await primary.start(new AbortController().signal);
+    await gone;
+    // This process's own copy of the CTRL + C, well within SIGNAL_ECHO_MS of the worker's exit.
+    assert.equal((await primary.stop("test")).error, undefined);
+    assert.deepEqual(log.lines.filter((line) => /restart/.test(line)), []);
+    assert.equal(workers.length, 2, "a worker was started after the stop began");
+  });
+
+  test("a worker's clean exit with no stop after it: restarted once the echo window has passed", async () => {
+    let exited!: () => void;
+    const gone = new Promise<void>((resolve) => exited = resolve);
+    const kernel = new Kernel();
+    const { runtime, workers } = fakeRuntime(kernel, exitsCleanlyOnce(exited));
+    const log = memoryLogger();
+    const primary = primaryService(runtime, settings(0), 2, log, fast);
+    await primary.start(new AbortController().signal);
+    await gone;
+    let check: ReturnType<typeof setInterval> | undefined;
+    const restarted = new Promise<void>((resolve) => {
+      check = setInterval(() => {
+        if (log.lines.some((line) => /restarted and listening/.test(line))) resolve();
+      }, 5);
+    });
+    try {
+      assert.ok(await givesUpWithin({ ended: restarted }, 5000), "never restarted");
+    } finally {
+      clearInterval(check);
+      if (workers.length === 2) await primary.stop("test");
+    }
+    assert.equal(workers.length, 3);
+    assert.deepEqual(restartDelays(log), [5]);
+    assert.match(log.lines.join("\n"), /exited with code 0 while serving: restarting it in 5 ms/);
+    assert.equal((await primary.stop("test")).error, undefined);
+  });
+
   test("the back-off delays between restarts do not count in the interval", {
     timeout: 10_000,
   }, async () => {

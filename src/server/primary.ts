@@ -129,6 +129,7 @@ interface Slot {
   /** How many processes are being started for it. */
   spawning: number;
   restartDelay: number;
+  /** A restart waiting: for the signal echo window to pass, then for its back-off. */
   restartTimer?: ReturnType<typeof setTimeout>;
   /** The ms its processes spent waiting for a restart: its run time is the rest. */
   waited: number;
@@ -145,6 +146,11 @@ function isReport(message: unknown): message is Report {
 /** Whether a process exited as a second SIGINT or SIGTERM makes it (see `signals.ts`). */
 function isForcedExit(code: number | null): code is number {
   return code === EXIT_CODES.SIGINT || code === EXIT_CODES.SIGTERM;
+}
+
+/** Whether a process was ended by SIGINT or SIGTERM, or exited as a second one makes it. */
+function isSignalled({ code, signal }: Exit): boolean {
+  return signal === "SIGINT" || signal === "SIGTERM" || isForcedExit(code);
 }
 
 function describeExit({ code, signal }: Exit): string {
@@ -338,6 +344,15 @@ export function primaryService(
       if (slot.worker === undefined && slot.spawning === 0 && slot.restartTimer === undefined) {
         restart(worker, exit);
       }
+    } else if (clean || isSignalled(exit)) {
+      // Most likely the user's CTRL + C, which reaches every process: the worker's copy came
+      // first, and this process's own is on its way. Decided once the echo window has passed,
+      // so that a restart the stop would cancel is neither logged nor started.
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = undefined;
+        slot.waited += SIGNAL_ECHO_MS;
+        restart(worker, exit);
+      }, SIGNAL_ECHO_MS);
     } else {
       restart(worker, exit);
     }
