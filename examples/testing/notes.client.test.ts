@@ -9,6 +9,7 @@ import { hc } from "hono/client";
 import { testClient } from "hono/testing";
 import { app, type NotesRoutes, routes } from "./notes.ts";
 
+// #region hc
 test("hc<NotesRoutes>, fetching through the started app", async () => {
   await using testApp = await app.testApp();
   const client = hc<NotesRoutes>("http://notes.test", { fetch: testApp.app.request });
@@ -25,6 +26,7 @@ test("hc<NotesRoutes>, fetching through the started app", async () => {
   // @ts-expect-error: a note has no `title`; without the routes' types this would compile.
   assert.equal(same.title, undefined);
 });
+// #endregion hc
 
 test("testClient(routes) from hono/testing, against the started app", async () => {
   await using _testApp = await app.testApp();

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import type { TestApp } from "@lifespan/hono/testing";
 import { app } from "./notes.ts";
 
+// #region per-test
 describe("a started app per test", () => {
   test("a note posted is listed", async () => {
     await using testApp = await app.testApp();
@@ -28,6 +29,7 @@ describe("a started app per test", () => {
     assert.equal(store.isOpen, false);
   });
 });
+// #endregion per-test
 
 describe("one started app for several tests", () => {
   let testApp: TestApp;
