@@ -3,7 +3,7 @@
  * licence and entry points: bundles each entry point with esbuild into one ESM `.js` file
  * (plus a few chunks: the code entries share, and what is imported lazily), with source maps;
  * type-checks the published sources and writes their `.d.ts` with the TypeScript compiler;
- * writes package.json, copies README.md and LICENSE, and packs a tarball. Runs on Node (tsx),
+ * writes package.json, copies README.md, the guides in docs/ and LICENSE, and packs a tarball. Runs on Node (tsx),
  * Deno and Bun:
  *
  *     npm run build:npm                        # → ./npm and ./npm/lifespan-hono-<version>.tgz
@@ -410,7 +410,7 @@ function packageJson(config: DenoConfig): Record<string, unknown> {
     types: built(main, ".d.ts"),
     exports,
     bin: { "lifespan-hono": built(cli, ".js") },
-    files: ["**/*.js", "**/*.js.map", "**/*.d.ts", "README.md", "LICENSE"],
+    files: ["**/*.js", "**/*.js.map", "**/*.d.ts", "README.md", "docs/*.md", "LICENSE"],
     sideEffects: false,
     engines: { node },
     keywords: ["hono", "lifespan", "startup", "shutdown", "graceful", "deno", "bun", "node"],
@@ -450,7 +450,10 @@ async function main(args: string[]): Promise<void> {
   compileDeclarations(Object.values(config.exports), out);
   await bundle(config.exports, out);
   writeFileSync(join(out, "package.json"), `${JSON.stringify(packageJson(config), null, 2)}\n`);
-  for (const file of ["README.md", "LICENSE"]) {
+  // The README links to the guides in docs/: they travel with it.
+  const guides = readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md"));
+  mkdirSync(join(out, "docs"));
+  for (const file of ["README.md", "LICENSE", ...guides.map((name) => join("docs", name))]) {
     if (existsSync(join(root, file))) copyFileSync(join(root, file), join(out, file));
     else console.warn(`npm-build: ${file} is missing; the package will not have one`);
   }

@@ -193,5 +193,16 @@ describe("pathOf()", () => {
     assert.equal(pathOf("/"), "/");
     assert.equal(pathOf("https://example.com/a?secret=1"), "/a");
     assert.equal(pathOf("*"), "*");
+    assert.equal(pathOf("http://h"), "/");
+    assert.equal(pathOf("http://h?secret=1"), "/");
+    assert.equal(pathOf("http://h/a#f?x=1"), "/a");
+  });
+
+  test("with query, keeps the query string but not the fragment", () => {
+    assert.equal(pathOf("/a/b?x=1", true), "/a/b?x=1");
+    assert.equal(pathOf("/a?x=1#frag", true), "/a?x=1");
+    assert.equal(pathOf("https://example.com/a?x=1", true), "/a?x=1");
+    assert.equal(pathOf("http://h?x=1", true), "/?x=1");
+    assert.equal(pathOf("http://h/a", true), "/a");
   });
 });

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { pathOf } from "../core/drain.ts";
 import type { Logger } from "../core/log.ts";
 import type { SentResponse } from "../runtimes/types.ts";
 import type { AccessLogOptions } from "./types.ts";
@@ -45,23 +46,4 @@ export function accessLogger(
     };
     log.info(`${sent.method} ${path} ${sent.status}`, fields as unknown as Record<string, unknown>);
   };
-}
-
-/**
- * The path of `url` (absolute, or a path already), with its query string if `query`. Read
- * without `new URL()`: a line per request should not parse one.
- */
-export function pathOf(url: string, query: boolean): string {
-  let start = 0;
-  if (url.charCodeAt(0) !== 47 /* "/" */) {
-    const scheme = url.indexOf("://");
-    start = scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
-    if (start < 0) {
-      const mark = url.indexOf("?", scheme < 0 ? 0 : scheme + 3);
-      return query && mark >= 0 ? `/${url.slice(mark)}` : "/";
-    }
-  }
-  if (query) return start === 0 ? url : url.slice(start);
-  const mark = url.indexOf("?", start);
-  return mark < 0 ? (start === 0 ? url : url.slice(start)) : url.slice(start, mark);
 }
