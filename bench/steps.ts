@@ -30,9 +30,10 @@ import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import process from "node:process";
 import { Hono } from "hono";
 import { App } from "../mod.ts";
-import { runRequest } from "../src/core/context.ts";
+import { requestEntry, runRequest } from "../src/core/context.ts";
 import { lifespanOf } from "../src/core/lifespan.ts";
 import { servedByRuntime } from "../src/server/entry.ts";
+import { isNode } from "../src/server/runtime.ts";
 import { honoApp } from "./apps/hono.ts";
 import { lifespanApp } from "./apps/lifespan.ts";
 
@@ -121,6 +122,13 @@ const STEPS: Record<string, () => Step | Promise<Step>> = {
     const handler = lifespanOf(app)!.handler!;
     return { sync: () => handler(prebuiltRequest) };
   },
+  // The entry requests take (on Deno, a frame of ours: see core/context.ts), and run().
+  "requestEntry(hono.fetch)": () => {
+    const fetch = honoApp().fetch;
+    const app = {};
+    const enter = requestEntry(isNode());
+    return { sync: () => enter(app, fetch, request, undefined, undefined) };
+  },
   "runRequest(hono.fetch)": () => {
     const fetch = honoApp().fetch;
     const app = {};
@@ -177,6 +185,18 @@ const STEPS: Record<string, () => Step | Promise<Step>> = {
     return { sync: () => response.headers.getSetCookie() };
   },
   "Response.text()": () => ({ async: () => new Response("Hello, World!").text() }),
+  // Deno's drain: what tracking an async handler costs, against awaiting it bare.
+  "promise(prebuilt)": () => ({ async: async () => await Promise.resolve(PREBUILT) }),
+  "inFlight.serve(promise)": async () => {
+    const { InFlight } = await import("../src/runtimes/deno/in_flight.ts");
+    const inFlight = new InFlight();
+    return { async: async () => await inFlight.serve(request, Promise.resolve(PREBUILT)) };
+  },
+  "call(fn+3 args)": () => ({ sync: () => withArgs(request, 1, 2) }),
+  "als.run(new store+3 args)": () => {
+    const storage = new AsyncLocalStorage<object>();
+    return { sync: () => storage.run({ g: undefined }, withArgs, request, 1, 2) };
+  },
   "await 1": () => ({ async: async () => await 1 }),
 };
 
