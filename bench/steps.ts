@@ -129,6 +129,19 @@ const STEPS: Record<string, () => Step | Promise<Step>> = {
     const enter = requestEntry(isNode());
     return { sync: () => enter(app, fetch, request, undefined, undefined) };
   },
+  // The same, awaited with the body read: what a context costs the async work in it.
+  "hono.fetch(req)+text": () => {
+    const fetch = honoApp().fetch;
+    return { async: async () => await (await fetch(request)).text() };
+  },
+  "requestEntry(hono.fetch)+text": () => {
+    const fetch = honoApp().fetch;
+    const app = {};
+    const enter = requestEntry(isNode());
+    return {
+      async: async () => await (await enter(app, fetch, request, undefined, undefined)).text(),
+    };
+  },
   "runRequest(hono.fetch)": () => {
     const fetch = honoApp().fetch;
     const app = {};
