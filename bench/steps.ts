@@ -81,6 +81,28 @@ const STEPS: Record<string, () => Step | Promise<Step>> = {
     const { app } = await started();
     return { async: async () => await (await app.request("/")).text() };
   },
+  "bareApp.request+text": () => {
+    const app = new App().get("/", (c) => c.text("Hello, World!"));
+    return { async: async () => await (await app.request("/")).text() };
+  },
+  "startedBareApp.request+text": async () => {
+    const app = new App().get("/", (c) => c.text("Hello, World!"));
+    await app.startup();
+    return { async: async () => await (await app.request("/")).text() };
+  },
+  "otherStarted.request+text": async () => {
+    await new App().startup();
+    const app = new App().get("/", (c) => c.text("Hello, World!"));
+    return { async: async () => await (await app.request("/")).text() };
+  },
+  "unstartedApp.request+text": () => {
+    const app = lifespanApp();
+    return { async: async () => await (await app.request("/")).text() };
+  },
+  "bareHono.request+text": () => {
+    const hono = new Hono().get("/", (c) => c.text("Hello, World!"));
+    return { async: async () => await (await hono.request("/")).text() };
+  },
   "testClient.get+text": async () => {
     const { client } = await started();
     return { async: async () => await (await client.get("/")).text() };
