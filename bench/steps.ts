@@ -86,7 +86,8 @@ const STEPS: Record<string, () => Step | Promise<Step>> = {
     return { async: async () => await (await app.request("/")).text() };
   },
   "startedBareApp.request+text": async () => {
-    const app = new App().get("/", (c) => c.text("Hello, World!"));
+    const app = new App();
+    app.get("/", (c) => c.text("Hello, World!"));
     await app.startup();
     return { async: async () => await (await app.request("/")).text() };
   },
