@@ -6,6 +6,9 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 /** What one load run measured. */
 export interface Load {
@@ -21,11 +24,13 @@ export interface Load {
   errors: number;
 }
 
-/** How load is sent. */
+/** How load is sent: `GET url`, or with `body`, `POST` of that JSON body. */
 export interface LoadOptions {
   url: string;
   connections: number;
   seconds: number;
+  /** A JSON body to `POST` (with `content-type: application/json`) instead of a `GET`. */
+  body?: string;
 }
 
 /** A load generator, by name. */
@@ -58,11 +63,31 @@ export function parseWrk(output: string): Load {
   };
 }
 
+/** A wrk script that POSTs `body` as JSON; returns its path and a function that removes it. */
+function postScript(body: string): { path: string; remove: () => void } {
+  const directory = mkdtempSync(join(tmpdir(), "bench-wrk-"));
+  const path = join(directory, "post.lua");
+  writeFileSync(
+    path,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\n` +
+      `wrk.headers["Content-Type"] = "application/json"\n`,
+  );
+  return { path, remove: () => rmSync(directory, { recursive: true, force: true }) };
+}
+
 const wrk: LoadGenerator = {
   name: "wrk",
-  run({ url, connections, seconds }) {
-    const args = ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url];
-    return new Promise((resolve, reject) => {
+  run({ url, connections, seconds, body }) {
+    const script = body === undefined ? undefined : postScript(body);
+    const args = [
+      "-t1",
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      ...(script === undefined ? [] : ["-s", script.path]),
+      url,
+    ];
+    return new Promise<Load>((resolve, reject) => {
       const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => output += chunk);
@@ -81,15 +106,22 @@ const wrk: LoadGenerator = {
           }
         }
       });
-    });
+    }).finally(() => script?.remove());
   },
 };
 
 const autocannon: LoadGenerator = {
   name: "autocannon",
-  async run({ url, connections, seconds }) {
+  async run({ url, connections, seconds, body }) {
     const { default: run } = await import("autocannon");
-    const result = await run({ url, connections, duration: seconds });
+    const result = await run({
+      url,
+      connections,
+      duration: seconds,
+      ...(body === undefined
+        ? {}
+        : { method: "POST", body, headers: { "content-type": "application/json" } }),
+    });
     return {
       requests: result.requests.total,
       seconds: result.duration || seconds,

@@ -75,6 +75,29 @@ function formatCompare(row: Row): string {
   return `${median > 0 ? "+" : ""}${formatNumber(median)}${unit}`;
 }
 
+/** ✓ for a row that meets its target, ✗ for one that misses it, nothing for one without. */
+function mark(row: Row): string {
+  return row.met === undefined ? "" : row.met ? "✓" : "✗";
+}
+
+/** The rows with a target, one line each: ✓ or ✗, the runtime, the case, the figure, target. */
+export function formatTargets(rows: readonly Row[]): string {
+  const withTarget = rows.filter((row) => row.met !== undefined);
+  const width = Math.max(0, ...withTarget.map((row) => row.runtime.length));
+  const nameWidth = Math.max(0, ...withTarget.map((row) => row.name.length));
+  return withTarget.map((row) => {
+    // A ratio, a difference (for a target of "+N"), else the value itself.
+    const figure = row.compare.kind === "ratio"
+      ? `${row.compare.median.toFixed(3)}×`
+      : row.compare.kind === "delta" && row.target?.includes("+")
+      ? formatCompare(row)
+      : formatNumber(row.ours, ` ${row.unit}`);
+    return `  ${mark(row)} ${row.runtime.padEnd(width)}  ${row.name.padEnd(nameWidth)}  ${
+      figure.padStart(10)
+    }  target ${row.target}`;
+  }).join("\n");
+}
+
 /** The table, as printed. */
 export function formatTable(rows: readonly Row[]): string {
   const header = [
@@ -97,7 +120,7 @@ export function formatTable(rows: readonly Row[]): string {
     formatCompare(row),
     row.wall ? `${row.wall.median.toFixed(3)}×` : "",
     row.target ?? "",
-    row.met === undefined ? "" : row.met ? "ok" : "MISSED",
+    mark(row),
   ]);
   const widths = header.map((title, i) =>
     Math.max(title.length, ...lines.map((line) => (line[i] as string).length))

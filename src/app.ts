@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import type { HonoOptions } from "hono/hono-base";
 import type { BlankSchema, ErrorHandler, MergePath, MergeSchemaPath, Schema } from "hono/types";
 import { honoErrorHandler, mountInheritingErrors } from "./core/_hono_internals.ts";
-import { contextApp, requestEntry } from "./core/context.ts";
+import { contextApp, requestEntry, useAsyncFrames } from "./core/context.ts";
 import { type BackgroundTask, Lifespan, lifespanOf } from "./core/lifespan.ts";
 import { consoleLogger, type Logger, messageOf } from "./core/log.ts";
 import {
@@ -27,7 +27,7 @@ import {
   watchEntry,
 } from "./server/entry.ts";
 import { runOn } from "./server/serve.ts";
-import { detectRuntime, isNode } from "./server/runtime.ts";
+import { detectRuntime, isNode, runtimeAsyncFrames } from "./server/runtime.ts";
 import type { ServeOptions } from "./server/types.ts";
 import { TestClient, type TestClientOptions } from "./testing/client.ts";
 import { TestApp, type TestAppOptions } from "./testing/test_app.ts";
@@ -75,6 +75,9 @@ export interface PhaseOptions {
 }
 
 const APP_OPTIONS = ["router", "strict", "getPath", "backgroundTaskTimeout", "logger"];
+
+// Before any app context is entered: contexts kept in the runtime's own frames where cheaper.
+useAsyncFrames(runtimeAsyncFrames());
 
 /** The error handlers `App`s start with: Hono's, with the app's logger in place of `console`. */
 const defaultErrorHandlers = new WeakSet<ErrorHandler>();

@@ -5,7 +5,7 @@
  * @module
  */
 import { App } from "../../mod.ts";
-import { MESSAGE, TEXT } from "./hono.ts";
+import { MESSAGE, ORDER_PATH, placeOrder, TEXT } from "./hono.ts";
 
 /** What the hooks keep on `app.state`. */
 export interface BenchState {
@@ -13,7 +13,7 @@ export interface BenchState {
   open: boolean;
 }
 
-/** An `App` with the benchmark's two routes and one no-op hook of each kind. */
+/** An `App` with the benchmark's three routes and one no-op hook of each kind. */
 export function lifespanApp(): App<{ State: BenchState }> {
   const app = new App<{ State: BenchState }>();
   app.beforeServing(function markStart() {
@@ -29,5 +29,6 @@ export function lifespanApp(): App<{ State: BenchState }> {
   });
   app.get("/", (c) => c.text(TEXT));
   app.get("/json", (c) => c.json(MESSAGE));
+  app.post(ORDER_PATH, placeOrder);
   return app;
 }

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { AsyncFrames } from "../core/context.ts";
+import { denoAsyncFrames } from "../runtimes/deno/_internals.ts";
 import type { Runtime } from "../runtimes/types.ts";
 
 let detected: Promise<Runtime> | undefined;
@@ -30,4 +32,9 @@ export function isBun(): boolean {
 /** Whether this runtime is Node (neither Deno nor Bun). */
 export function isNode(): boolean {
   return !("Deno" in globalThis) && !("Bun" in globalThis);
+}
+
+/** The runtime's own async context frames, where the app context is cheaper in them (Deno). */
+export function runtimeAsyncFrames(): AsyncFrames | undefined {
+  return "Deno" in globalThis ? denoAsyncFrames() : undefined;
 }

@@ -5,7 +5,12 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
+import type { AsyncFrames } from "../../core/context.ts";
+
+/** This module is loaded on every runtime (for its async frames); its probes run on Deno only. */
+const onDeno = "Deno" in globalThis;
 
 /**
  * Deno sends string and byte bodies on a native fast path that wrapping them would lose, and
@@ -15,8 +20,9 @@ import { Buffer } from "node:buffer";
  * checked once at load. Should a Deno release change that record, every body is taken for a
  * stream: slower, but never impossible to cut.
  */
-const responseSlot = Object.getOwnPropertySymbols(new Response(null))
-  .find((key) => key.description === "response");
+const responseSlot = onDeno
+  ? Object.getOwnPropertySymbols(new Response(null)).find((key) => key.description === "response")
+  : undefined;
 
 function peekStreamBody(response: Response): boolean {
   const inner: unknown = responseSlot === undefined
@@ -27,7 +33,7 @@ function peekStreamBody(response: Response): boolean {
     ?.streamOrStatic instanceof ReadableStream;
 }
 
-const slotHolds = peekStreamBody(new Response(new ReadableStream())) &&
+const slotHolds = onDeno && peekStreamBody(new Response(new ReadableStream())) &&
   !peekStreamBody(new Response("static"));
 
 /**
@@ -38,8 +44,10 @@ const slotHolds = peekStreamBody(new Response(new ReadableStream())) &&
  * should a Deno release change them, the access log says `bytes: null` for such bodies.
  */
 const fastBodySlots = ["serve fast body", "lazy static body"].map((description) =>
-  Object.getOwnPropertySymbols(new Response("static"))
-    .find((key) => key.description === description)
+  onDeno
+    ? Object.getOwnPropertySymbols(new Response("static"))
+      .find((key) => key.description === description)
+    : undefined
 );
 
 function sizeOf(value: unknown): number | undefined {
@@ -61,7 +69,7 @@ function peekStaticBodyBytes(response: Response): number | null {
   return 0; // no body
 }
 
-const staticSizeHolds = fastBodySlots.every((slot) => slot !== undefined) && [
+const staticSizeHolds = onDeno && fastBodySlots.every((slot) => slot !== undefined) && [
   new Response("hé"),
   new Response("hé", { status: 404 }),
   new Response("hé", { headers: { "content-type": "text/html" } }),
@@ -71,13 +79,66 @@ const staticSizeHolds = fastBodySlots.every((slot) => slot !== undefined) && [
   peekStaticBodyBytes(new Response(null)) === 0 &&
   peekStaticBodyBytes(new Response(null, { status: 204 })) === 0;
 
+/**
+ * Deno's async context, the frame that `AsyncLocalStorage` keeps its stores in: an object of
+ * one key per storage, which Deno copies to enter a storage (`{ ...frame, [id]: entry }`, plus
+ * a `WeakMap` entry: ~3,900 instructions per `run()`) and which follows every promise, timer
+ * and callback as V8's continuation-preserved embedder data. `Deno[Deno.internal].core`'s
+ * `getAsyncContext()` and `setAsyncContext()` read and replace it; the app context puts its
+ * own key there directly (`core/context.ts`), which every storage's `run()` copies along.
+ * Checked at load: both are functions, and a frame set with them and a storage's `run()` each
+ * keep the other's entry. Should a Deno release change that, the app context keeps to
+ * `AsyncLocalStorage`.
+ */
+function findAsyncFrames(): AsyncFrames | undefined {
+  const deno = (globalThis as { Deno?: Record<symbol, unknown> & { internal?: symbol } }).Deno;
+  if (deno?.internal === undefined) return undefined;
+  const core = (deno[deno.internal] as { core?: Record<string, unknown> } | undefined)?.core;
+  const get = core?.getAsyncContext;
+  const set = core?.setAsyncContext;
+  if (typeof get !== "function" || typeof set !== "function") return undefined;
+  const frames = { get, set } as AsyncFrames;
+  const KEY = "lifespan.probe";
+  const probe = new AsyncLocalStorage<number>();
+  const outside = frames.get();
+  try {
+    // Ours, then a storage entered inside it: both seen there.
+    frames.set({ ...outside, [KEY]: 1 });
+    const nested = probe.run(2, () => (frames.get() as Record<string, unknown>)?.[KEY]);
+    // A storage, then ours entered inside it: its store still seen.
+    frames.set(outside);
+    const kept = probe.run(3, () => {
+      const before = frames.get();
+      frames.set({ ...before, [KEY]: 4 });
+      const store = probe.getStore();
+      frames.set(before);
+      return store;
+    });
+    return nested === 1 && kept === 3 && probe.getStore() === undefined ? frames : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    frames.set(outside);
+    probe.disable();
+  }
+}
+
+const asyncFrames = findAsyncFrames();
+
+/** Deno's async context frames (see `findAsyncFrames`), or undefined where they do not hold. */
+export function denoAsyncFrames(): AsyncFrames | undefined {
+  return asyncFrames;
+}
+
 /** Which internals hold on this runtime, by the name a test reports. */
 export const internals: {
   readonly "Response[Symbol(response)].body.streamOrStatic": boolean;
   readonly "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": boolean;
+  readonly "Deno[Deno.internal].core.getAsyncContext/setAsyncContext": boolean;
 } = {
   "Response[Symbol(response)].body.streamOrStatic": slotHolds,
   "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": staticSizeHolds,
+  "Deno[Deno.internal].core.getAsyncContext/setAsyncContext": asyncFrames !== undefined,
 };
 
 /** The bytes of a body that is no stream (see `hasStreamBody`); null if not known. */
