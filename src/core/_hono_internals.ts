@@ -1,7 +1,7 @@
 /**
  * The private internals of Hono that `App` relies on, in one place: the `errorHandler` field
  * every Hono app has (set by `onError()`, private in Hono's types only), and the way `route()`
- * reads it on the app it mounts. Each is checked when this module loads: `internals` says
+ * reads it on the app it mounts. Each is checked when this module loads: `honoInternals` says
  * whether they hold, `App` falls back where they do not, and `tests/internals.test.ts` fails
  * naming the one a Hono upgrade broke.
  *
@@ -57,7 +57,7 @@ function checkErrorHandler(): boolean {
 }
 
 /** Which internals hold with this Hono, by the name a test reports. */
-export const internals: { readonly "Hono#errorHandler": boolean } = {
+export const honoInternals: { readonly "Hono#errorHandler": boolean } = {
   "Hono#errorHandler": checkErrorHandler(),
 };
 
@@ -66,7 +66,7 @@ export const internals: { readonly "Hono#errorHandler": boolean } = {
  * (or the response of an `HTTPException`); an equivalent where it cannot be read.
  */
 export const honoErrorHandler: ErrorHandler =
-  (internals["Hono#errorHandler"] ? readErrorHandler(new Hono()) : undefined) ??
+  (honoInternals["Hono#errorHandler"] ? readErrorHandler(new Hono()) : undefined) ??
     fallbackErrorHandler;
 
 /**
@@ -80,7 +80,7 @@ export function mountInheritingErrors<T>(
   inherits: (handler: ErrorHandler) => boolean,
   mount: () => T,
 ): T {
-  if (!internals["Hono#errorHandler"]) return mount();
+  if (!honoInternals["Hono#errorHandler"]) return mount();
   const own = readErrorHandler(subApp);
   if (own === undefined || !inherits(own)) return mount();
   const sub = subApp as WithErrorHandler;
