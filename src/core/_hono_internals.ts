@@ -1,7 +1,7 @@
 /**
  * The private internals of Hono that `App` relies on, in one place: the `errorHandler` field
  * every Hono app has (set by `onError()`, private in Hono's types only), and the way `route()`
- * reads it on the app it mounts. Each is checked when this module loads: `honoInternals` says
+ * reads it on the app it mounts. Each is checked at its first use: `honoInternals` says
  * whether they hold, `App` falls back where they do not, and `tests/internals.test.ts` fails
  * naming the one a Hono upgrade broke.
  *
@@ -56,18 +56,24 @@ function checkErrorHandler(): boolean {
   }
 }
 
-/** Which internals hold with this Hono, by the name a test reports. */
+let errorHandlerHolds: boolean | undefined;
+
+/**
+ * Which internals hold with this Hono, by the name a test reports. Checked at the first mount
+ * (or read), not at load: an app that mounts nothing pays nothing for it at startup.
+ */
 export const honoInternals: { readonly "Hono#errorHandler": boolean } = {
-  "Hono#errorHandler": checkErrorHandler(),
+  get "Hono#errorHandler"() {
+    return errorHandlerHolds ??= checkErrorHandler();
+  },
 };
 
 /**
  * Hono's default error handler, which `console.error`s what a handler threw and answers 500
  * (or the response of an `HTTPException`); an equivalent where it cannot be read.
  */
-export const honoErrorHandler: ErrorHandler =
-  (honoInternals["Hono#errorHandler"] ? readErrorHandler(new Hono()) : undefined) ??
-    fallbackErrorHandler;
+export const honoErrorHandler: ErrorHandler = readErrorHandler(new Hono()) ??
+  fallbackErrorHandler;
 
 /**
  * Calls `mount` (the parent's `route()`) with `subApp`'s error handler set to Hono's default

@@ -9,20 +9,24 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Buffer } from "node:buffer";
 import type { AsyncFrames } from "../../core/context.ts";
 
-/** This module is loaded on every runtime (for its async frames); its probes run on Deno only. */
+/** This module is loaded on every runtime (for its async frames); it probes Deno only. */
 const onDeno = "Deno" in globalThis;
+
+/** `probe()`'s result, worked out at the first call: no probe costs a process that needs none. */
+function once<T>(probe: () => T): () => T {
+  let result: { value: T } | undefined;
+  return () => (result ??= { value: probe() }).value;
+}
 
 /**
  * Deno sends string and byte bodies on a native fast path that wrapping them would lose, and
  * `response.body`, the only public view of a body, turns a string into a stream as well. So
  * stream bodies are told apart by Deno's own record of the body (the slot behind the symbol
  * described "response", whose `body.streamOrStatic` is the stream or the static value),
- * checked once at load. Should a Deno release change that record, every body is taken for a
- * stream: slower, but never impossible to cut.
+ * checked once, at the first response. Should a Deno release change that record, every body
+ * is taken for a stream: slower, but never impossible to cut.
  */
-const responseSlot = onDeno
-  ? Object.getOwnPropertySymbols(new Response(null)).find((key) => key.description === "response")
-  : undefined;
+let responseSlot: symbol | undefined;
 
 function peekStreamBody(response: Response): boolean {
   const inner: unknown = responseSlot === undefined
@@ -33,22 +37,22 @@ function peekStreamBody(response: Response): boolean {
     ?.streamOrStatic instanceof ReadableStream;
 }
 
-const slotHolds = onDeno && peekStreamBody(new Response(new ReadableStream())) &&
-  !peekStreamBody(new Response("static"));
+const slotHolds = once(() => {
+  responseSlot = Object.getOwnPropertySymbols(new Response(null))
+    .find((key) => key.description === "response");
+  return peekStreamBody(new Response(new ReadableStream())) &&
+    !peekStreamBody(new Response("static"));
+});
 
 /**
  * The size of a body that is no stream, for the access log. Deno keeps a string or byte body
  * given to `new Response()` in one of three places, by how the response was made: its record
  * (`body.streamOrStatic.body`), or, on its fast paths, behind the symbols described
- * "serve fast body" and "lazy static body". Checked once at load on each way to make one;
- * should a Deno release change them, the access log says `bytes: null` for such bodies.
+ * "serve fast body" and "lazy static body". Checked once, on each way to make one, at the first
+ * response logged; should a Deno release change them, the access log says `bytes: null` for
+ * such bodies.
  */
-const fastBodySlots = ["serve fast body", "lazy static body"].map((description) =>
-  onDeno
-    ? Object.getOwnPropertySymbols(new Response("static"))
-      .find((key) => key.description === description)
-    : undefined
-);
+let fastBodySlots: (symbol | undefined)[] = [];
 
 function sizeOf(value: unknown): number | undefined {
   if (typeof value === "string") return Buffer.byteLength(value, "utf8");
@@ -69,15 +73,22 @@ function peekStaticBodyBytes(response: Response): number | null {
   return 0; // no body
 }
 
-const staticSizeHolds = onDeno && fastBodySlots.every((slot) => slot !== undefined) && [
-  new Response("hé"),
-  new Response("hé", { status: 404 }),
-  new Response("hé", { headers: { "content-type": "text/html" } }),
-  new Response(new TextEncoder().encode("hé")),
-  new Response(new TextEncoder().encode("hé"), { status: 201, headers: { a: "b" } }),
-].every((response) => peekStaticBodyBytes(response) === 3) &&
-  peekStaticBodyBytes(new Response(null)) === 0 &&
-  peekStaticBodyBytes(new Response(null, { status: 204 })) === 0;
+const staticSizeHolds = once(() => {
+  fastBodySlots = ["serve fast body", "lazy static body"].map((description) =>
+    Object.getOwnPropertySymbols(new Response("static"))
+      .find((key) => key.description === description)
+  );
+  slotHolds(); // which finds the response record's slot
+  return fastBodySlots.every((slot) => slot !== undefined) && [
+    new Response("hé"),
+    new Response("hé", { status: 404 }),
+    new Response("hé", { headers: { "content-type": "text/html" } }),
+    new Response(new TextEncoder().encode("hé")),
+    new Response(new TextEncoder().encode("hé"), { status: 201, headers: { a: "b" } }),
+  ].every((response) => peekStaticBodyBytes(response) === 3) &&
+    peekStaticBodyBytes(new Response(null)) === 0 &&
+    peekStaticBodyBytes(new Response(null, { status: 204 })) === 0;
+});
 
 /**
  * Deno's async context, the frame that `AsyncLocalStorage` keeps its stores in: an object of
@@ -130,23 +141,27 @@ export function denoAsyncFrames(): AsyncFrames | undefined {
   return asyncFrames;
 }
 
-/** Which internals hold on this runtime, by the name a test reports. */
+/** Which internals hold on this runtime, by the name a test reports (each probed when read). */
 export const internals: {
   readonly "Response[Symbol(response)].body.streamOrStatic": boolean;
   readonly "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": boolean;
   readonly "Deno[Deno.internal].core.getAsyncContext/setAsyncContext": boolean;
 } = {
-  "Response[Symbol(response)].body.streamOrStatic": slotHolds,
-  "Response[Symbol(serve fast body)], [Symbol(lazy static body)]": staticSizeHolds,
+  get "Response[Symbol(response)].body.streamOrStatic"() {
+    return onDeno && slotHolds();
+  },
+  get "Response[Symbol(serve fast body)], [Symbol(lazy static body)]"() {
+    return onDeno && staticSizeHolds();
+  },
   "Deno[Deno.internal].core.getAsyncContext/setAsyncContext": asyncFrames !== undefined,
 };
 
 /** The bytes of a body that is no stream (see `hasStreamBody`); null if not known. */
-export const staticBodyBytes: (response: Response) => number | null = staticSizeHolds
-  ? peekStaticBodyBytes
-  : () => null;
+export function staticBodyBytes(response: Response): number | null {
+  return staticSizeHolds() ? peekStaticBodyBytes(response) : null;
+}
 
 /** Whether `response` has a stream body (a string or byte body has not). */
-export const hasStreamBody: (response: Response) => boolean = slotHolds
-  ? peekStreamBody
-  : (response) => response.body !== null;
+export function hasStreamBody(response: Response): boolean {
+  return slotHolds() ? peekStreamBody(response) : response.body !== null;
+}
