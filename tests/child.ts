@@ -1,7 +1,11 @@
 /** A child process running a script on the runtime under test, read line by line. */
 import { spawn } from "node:child_process";
 import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { scriptCommand, within } from "./helpers.ts";
+
+/** Longer than any test may take (`--test-timeout` is 120 s): then a child is killed. */
+const CHILD_LIFETIME_MS = 150_000;
 
 /** What a child printed and how it ended. */
 export interface Exit {
@@ -39,6 +43,9 @@ export class Child {
       detached: true,
     });
     this.#pid = child.pid!;
+    // A test past its timeout is abandoned by the runner without disposing what it started; a
+    // child left running would then hold the test file's process (and the whole step) open.
+    const watchdog = setTimeout(() => this.#killGroup(), CHILD_LIFETIME_MS).unref();
     let buffered = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       buffered += chunk;
@@ -49,6 +56,7 @@ export class Child {
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => this.stderr += chunk);
     this.exited = new Promise((resolve) => {
       child.on("close", (code, signal) => {
+        clearTimeout(watchdog);
         if (buffered) this.#push(buffered);
         this.#closed = true;
         for (const waiter of this.#waiters) waiter.resolve("");
@@ -107,15 +115,17 @@ export class Child {
     process.kill(this.#pid, signal);
   }
 
+  #killGroup(): void {
+    try {
+      process.kill(-this.#pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  }
+
   /** Kills its whole process group if it is still running (a failed test), and waits. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#closed) {
-      try {
-        process.kill(-this.#pid, "SIGKILL");
-      } catch {
-        // The group is gone already.
-      }
-    }
+    if (!this.#closed) this.#killGroup();
     await this.exited;
   }
 }

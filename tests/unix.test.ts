@@ -13,7 +13,7 @@ import { after, describe, test } from "node:test";
 import WebSocket from "ws";
 import { App, serve, type ServeOptions } from "../mod.ts";
 import { Child } from "./child.ts";
-import { runtimeName } from "./helpers.ts";
+import { runtimeName, within } from "./helpers.ts";
 
 const fixture = new URL("./fixtures/protocols.ts", import.meta.url).pathname;
 const listenerFixture = new URL("./fixtures/unix-listener.ts", import.meta.url).pathname;
@@ -27,14 +27,22 @@ const socketPath = () => join(dir, `${++sockets}.sock`);
 /** A GET over a fresh connection to the unix socket at `path`. */
 function unixGet(path: string, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    httpRequest({ socketPath: path, path: url, agent: false }, (response) => {
+    const request = httpRequest({ socketPath: path, path: url, agent: false }, (response) => {
       let body = "";
       response.setEncoding("utf8").on("data", (chunk) => body += chunk);
       response.on("end", () => resolve({ status: response.statusCode!, body }));
       response.on("error", reject);
-    }).on("error", reject).end();
+    });
+    // A liveness bound: a request never answered fails its test instead of hanging it.
+    request.setTimeout(ANSWER_WITHIN_MS, () => {
+      request.destroy(new Error(`GET ${url} on ${path}: no answer within ${ANSWER_WITHIN_MS} ms`));
+    });
+    request.on("error", reject).end();
   });
 }
+
+/** Far more than any request here takes (the slowest waits 500 ms). */
+const ANSWER_WITHIN_MS = 10_000;
 
 /** Whether a process accepts connections on the unix socket at `path`. */
 function accepts(path: string): Promise<boolean> {
@@ -188,12 +196,18 @@ describe("unix sockets", () => {
       let done = false;
       void reloaded.then(() => done = true);
       let requests = 0;
+      const reloadEnds = Date.now() + 30_000;
       while (!done) {
+        assert.ok(Date.now() < reloadEnds, `the reload took over 30 s:\n${child.stderr}`);
         assert.equal((await unixGet(path, "/")).status, 200, "no request fails during the reload");
         requests++;
       }
       assert.ok(requests > 0);
-      await child.waitFor(/Reloaded: 2 workers replaced/);
+      await within(
+        child.waitFor(/Reloaded: 2 workers replaced/),
+        30_000,
+        () => `no "Reloaded" line:\n${child.lines.join("\n")}\n${child.stderr}`,
+      );
       assert.ok(lstatSync(path).isSocket(), "the socket stays through the reload");
 
       const slow = unixGet(path, "/slow?ms=500");
@@ -204,7 +218,7 @@ describe("unix sockets", () => {
         64 * 1024,
         "the request in flight is answered in full",
       );
-      const { code } = await child.exited;
+      const { code } = await child.exitedWithin(20_000, "SIGTERM");
       assert.equal(code, 0, child.stderr);
       assert.equal(existsSync(path), false, "the socket file is removed after the shutdown");
     },
