@@ -58,3 +58,23 @@ export function counted(
     },
   }, { highWaterMark: 0 });
 }
+
+/**
+ * `serve(request, env)`'s response handed to `sent`, or what it threw or rejected with to
+ * `failed`: at once for a handler that answered at once, else once it has.
+ */
+export function afterServing<E>(
+  serve: (request: Request, env: E) => Response | Promise<Response>,
+  request: Request,
+  env: E,
+  sent: (response: Response) => Response,
+  failed: (error: unknown) => never,
+): Response | Promise<Response> {
+  let result: Response | Promise<Response>;
+  try {
+    result = serve(request, env);
+  } catch (error) {
+    return failed(error);
+  }
+  return result instanceof Promise ? result.then(sent, failed) : sent(result);
+}

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { counted } from "../responses.ts";
+import { afterServing, counted } from "../responses.ts";
 import type { Handler, SentResponse } from "../types.ts";
 
 /** The part of Bun's server that a handler gets as its second argument, used here. */
@@ -65,12 +65,6 @@ export function watchingSent(
       tell(500, ERROR_BODY.length);
       throw error;
     };
-    let result: Response | Promise<Response>;
-    try {
-      result = serve(request, env);
-    } catch (error) {
-      return failed(error);
-    }
-    return result instanceof Promise ? result.then(sent, failed) : sent(result);
+    return afterServing(serve, request, env, sent, failed);
   };
 }

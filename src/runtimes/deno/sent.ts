@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { counted } from "../responses.ts";
+import { afterServing, counted } from "../responses.ts";
 import type { SentResponse } from "../types.ts";
 import { hasStreamBody, staticBodyBytes } from "./_internals.ts";
 
@@ -62,12 +62,6 @@ export function watchingSent(
       tell(500, () => ERROR_BODY.length);
       throw error;
     };
-    let result: Response | Promise<Response>;
-    try {
-      result = serve(request, info);
-    } catch (error) {
-      return failed(error);
-    }
-    return result instanceof Promise ? result.then(sent, failed) : sent(result);
+    return afterServing(serve, request, info, sent, failed);
   };
 }
