@@ -14,8 +14,12 @@
  * connections, keep-alive), `-i off` and a dump. What is counted is the server process only,
  * every thread of it. Needs valgrind (`apt-get install valgrind`); a run takes about 20 s per
  * server. Instructions are not time (no cache misses, no syscalls' own cost), but a request's
- * count moves by well under 1% between runs on Deno and Bun and by up to 3% on Node (its
- * garbage collector), where rates move by up to 10%.
+ * count moves by about 1% between runs on Deno and Bun (2–3% on Node, by its garbage
+ * collector), where rates move by up to 10%. On Node, take a difference in counts to rates
+ * before acting on it: the collector's work, on helper threads in a normal run, is counted here
+ * on the main thread (entering the app context by `run()` counted 4–6k fewer instructions per
+ * request than by a resource and `enterWith()` on Node 24, and the rates of three runs each
+ * showed no difference).
  *
  * @module
  */
