@@ -141,6 +141,11 @@ class FakeWorker implements WorkerProcess {
     }
   }
 
+  /** Waits for the primary's answer to its "stopped" report, as `PrimaryLink.stopped()` does. */
+  async released(): Promise<void> {
+    while ((await this.nextOrder()).lifespanPrimary !== "released");
+  }
+
   /** Closes its port, and exits with `code` once its last reports are on their way. */
   exit(code: number): void {
     if (this.#port !== undefined) this.kernel.close(`worker ${this.pid}`, this.#port);
@@ -162,6 +167,7 @@ const serves: Script = async (worker) => {
   await worker.listen();
   await worker.stopRequested();
   worker.report({ lifespanWorker: "stopped", succeeded: true });
+  await worker.released();
   worker.exit(0);
 };
 
@@ -445,8 +451,10 @@ describe("primaryService() restarting a worker", () => {
       ),
       ["5", "10", "20"],
     );
-    // Worker 1 was asked to stop, over its channel.
-    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
+    // Worker 1 was asked to stop, over its channel, and released once it said it had.
+    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }, {
+      lifespanPrimary: "released",
+    }]);
   });
 
   /** Worker 2 serves, then exits 0 by itself, as on its own copy of a CTRL + C; then serves. */
@@ -552,11 +560,13 @@ describe("primaryService() reloading", () => {
       "worker 102 starts as 1",
       `worker 102 binds ${port}`,
       "worker 100 told retire",
+      "worker 100 told released",
       `worker 100 closes ${port}`,
       "worker 100 exits 0",
       "worker 103 starts as 2",
       `worker 103 binds ${port}`,
       "worker 101 told retire",
+      "worker 101 told released",
       `worker 101 closes ${port}`,
       "worker 101 exits 0",
     ]);
@@ -700,6 +710,7 @@ describe("primaryService() replacing a worker that answered its maxRequests", ()
       "worker 102 starts as 2",
       `worker 102 binds ${port}`,
       "worker 101 told retire",
+      "worker 101 told released",
       `worker 101 closes ${port}`,
       "worker 101 exits 0",
     ]);
@@ -790,7 +801,9 @@ describe("primaryService() replacing a worker that answered its maxRequests", ()
     await new Promise((resolve) => setTimeout(resolve, 20));
     // Only the first replacement was started, and it was stopped before it listened.
     assert.deepEqual(workers.map((worker) => worker.pid), [100, 101, 102]);
-    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }]);
+    assert.deepEqual(workers[0]!.orders, [{ lifespanPrimary: "stop" }, {
+      lifespanPrimary: "released",
+    }]);
     assert.ok(
       log.lines.includes("info: Worker 1 of 2 (pid 100) is not replaced: the server is stopping"),
       log.lines.join("\n"),

@@ -284,6 +284,8 @@ export function primaryService(
       worker.failure = { message: report.message, hook: report.hook };
     } else if (report.lifespanWorker === "stopped") {
       worker.stopped = report.succeeded;
+      // Sent after every connection node:cluster handed it (see the order's doc in worker.ts).
+      order(worker, { lifespanPrimary: "released" });
     } else if (report.lifespanWorker === "maxRequests") {
       recycle(worker, report.requests);
     } else {

@@ -24,7 +24,16 @@ export type Order =
   | { readonly lifespanPrimary: "port"; readonly port: number }
   | { readonly lifespanPrimary: "stop" }
   /** Stop: a new worker took this one's place (a reload), the server as a whole goes on. */
-  | { readonly lifespanPrimary: "retire" };
+  | { readonly lifespanPrimary: "retire" }
+  /**
+   * The answer to "stopped": the primary has let go of the worker. node:cluster hands each
+   * connection to a worker over this channel and waits for the worker's word on it; this order
+   * comes after every connection the primary handed over before it knew the worker's server had
+   * closed (the channel keeps order), and the worker answers those (refused: the primary hands
+   * them to another) before it lets the channel go. A worker that exited without reading them
+   * left each one open in the primary, and its client waiting, for good.
+   */
+  | { readonly lifespanPrimary: "released" };
 
 /** What a worker tells its primary over the IPC channel. */
 export type Report =
@@ -34,6 +43,9 @@ export type Report =
   | { readonly lifespanWorker: "stopped"; readonly succeeded: boolean }
   /** It has answered its `maxRequests` (with its jitter): the primary replaces it. */
   | { readonly lifespanWorker: "maxRequests"; readonly requests: number };
+
+/** How long a stopped worker waits for the primary to release it: far more than a round trip. */
+export const RELEASE_WAIT_MS = 1000;
 
 function isOrder(message: unknown): message is Order {
   return typeof message === "object" && message !== null && "lifespanPrimary" in message;
@@ -49,7 +61,10 @@ export interface PrimaryLink {
   listening(port: number): void;
   /** Tells the primary why startup failed; resolves once the message is on its way. */
   failed(error: unknown): Promise<void>;
-  /** Tells the primary the shutdown is over, and whether it succeeded; resolves once sent. */
+  /**
+   * Tells the primary the shutdown is over, and whether it succeeded; resolves once the primary
+   * has released the worker (or after `RELEASE_WAIT_MS`, or once the channel is gone).
+   */
   stopped(succeeded: boolean): Promise<void>;
   /** Asks the primary to replace this worker: it has answered its `requests`. */
   maxRequestsReached(requests: number): void;
@@ -100,7 +115,25 @@ export function joinPrimary(marker: string | undefined): PrimaryLink | undefined
         message: messageOf(error),
         ...(error instanceof StartupError ? { hook: error.hook } : {}),
       }),
-    stopped: (succeeded) => send({ lifespanWorker: "stopped", succeeded }),
+    async stopped(succeeded) {
+      if (!process.connected) return;
+      const released = new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          process.off("message", onOrder);
+          process.off("disconnect", done);
+          resolve();
+        };
+        const onOrder = (message: unknown) => {
+          if (isOrder(message) && message.lifespanPrimary === "released") done();
+        };
+        const timer = setTimeout(done, RELEASE_WAIT_MS);
+        process.on("message", onOrder);
+        process.once("disconnect", done);
+      });
+      await send({ lifespanWorker: "stopped", succeeded });
+      await released;
+    },
     maxRequestsReached: (requests) => void send({ lifespanWorker: "maxRequests", requests }),
     onStopRequest(requestStop) {
       const onOrder = (message: unknown) => {
