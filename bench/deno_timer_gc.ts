@@ -2,14 +2,15 @@
  * Why `POST /orders` costs Deno more CPU in some processes than in others: a reproduction that
  * uses neither this library nor Hono nor a server.
  *
- *     node --import tsx bench/deno_timer_gc.ts [--ops-ms=4000]
+ *     node --import tsx bench/deno_timer_gc.ts [--ops-ms=3000] [--rounds=3]
  *
  * 50 loops each await a 1 ms step, over and over, as 50 connections of the realistic route do,
  * in a Deno process of its own, with V8's `--trace-gc-nvp`. Each variant is run with and without
  * 100,000 objects made at startup and dropped before the loops begin (any app's start leaves
  * some old space behind). Printed: the bytes young-generation collections promote to old space
  * once the first full collection has run, the full collections after it, and the steps done per
- * second of the process's CPU time (all threads, from Linux's /proc).
+ * second of the process's CPU time (all threads, from Linux's /proc), and that rate over the
+ * same variant's without startup garbage, run just before it; medians of `rounds` such pairs.
  *
  * Variants: `setTimeout` (each step its own timer, as the route's), `Map` (one shared timer,
  * but each step also set in and deleted from a `Map`, as Deno's timers are kept in one), and
@@ -28,9 +29,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./_child.ts";
+import { median } from "./_report.ts";
 
-const { values } = parseArgs({ options: { "ops-ms": { type: "string", default: "4000" } } });
+const { values } = parseArgs({
+  options: {
+    "ops-ms": { type: "string", default: "3000" },
+    rounds: { type: "string", default: "3" },
+  },
+});
 const opsMs = Number(values["ops-ms"]);
+const rounds = Number(values.rounds);
 
 /** The program each Deno child runs: `deno run script <variant> <junk>`. */
 const SCRIPT = `
@@ -95,7 +103,10 @@ async function runVariant(script: string, variant: string, junk: number): Promis
   );
   let output = "";
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => output += chunk);
+  // The loops end by themselves after --ops-ms; this only guards against a wedged child.
+  const guard = setTimeout(() => child.kill("SIGKILL"), opsMs + 30_000);
   await new Promise((resolve) => child.on("close", resolve));
+  clearTimeout(guard);
   const [, ops, cpuTicks] = /ops (\d+) cpu (\d+)/.exec(output)?.map(Number) ?? [];
   let seenFull = false;
   let fullAfterFirst = 0;
@@ -122,15 +133,29 @@ const directory = mkdtempSync(join(tmpdir(), "deno-timer-gc-"));
 try {
   const script = join(directory, "loop.js");
   writeFileSync(script, SCRIPT);
-  console.log("variant      startup garbage  promoted/young GC  full GCs after first  steps/CPU s");
+  console.log(
+    "variant      startup garbage  promoted/young GC  full GCs after first  steps/CPU s  / none",
+  );
   for (const variant of ["setTimeout", "Map", "shared"]) {
-    for (const junk of [0, 100_000]) {
-      const result = await runVariant(script, variant, junk);
+    // Interleaved, without garbage then with, `rounds` times: medians, and the median ratio.
+    const runs: Record<"none" | "garbage", Result[]> = { none: [], garbage: [] };
+    for (let round = 0; round < rounds; round++) {
+      runs.none.push(await runVariant(script, variant, 0));
+      runs.garbage.push(await runVariant(script, variant, 100_000));
+    }
+    const ratios = runs.garbage.map((run, i) =>
+      run.opsPerCpuSecond / runs.none[i]!.opsPerCpuSecond
+    );
+    for (const kind of ["none", "garbage"] as const) {
+      const list = runs[kind];
       console.log(
-        `${variant.padEnd(12)} ${(junk === 0 ? "none" : "100k objects").padEnd(16)} ` +
-          `${result.promotedKbPerScavenge.toFixed(0).padStart(8)} KB        ` +
-          `${String(result.fullAfterFirst).padStart(4)}                  ` +
-          `${Math.round(result.opsPerCpuSecond)}`,
+        `${variant.padEnd(12)} ${(kind === "none" ? "none" : "100k objects").padEnd(16)} ` +
+          `${
+            median(list.map((run) => run.promotedKbPerScavenge)).toFixed(0).padStart(8)
+          } KB        ` +
+          `${String(median(list.map((run) => run.fullAfterFirst))).padStart(4)}                  ` +
+          `${String(Math.round(median(list.map((run) => run.opsPerCpuSecond)))).padStart(11)}  ` +
+          (kind === "none" ? "1.00" : median(ratios).toFixed(2)),
       );
     }
   }
