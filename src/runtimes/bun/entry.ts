@@ -8,7 +8,7 @@
 import process from "node:process";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Entry } from "../types.ts";
-import { named } from "./listen.ts";
+import { RunningRequests } from "./running.ts";
 import { bunWebSocketHost } from "./websocket.ts";
 
 /** The part of Bun's server used here. */
@@ -22,10 +22,10 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
   let server: BunServer | undefined;
   const websockets = bunWebSocketHost();
   /** The handlers still running, with when each began. */
-  const running = new Map<Request, number>();
+  const running = new RunningRequests();
   let idle: (() => void) | undefined;
-  const done = (request: Request) => {
-    if (running.delete(request) && running.size === 0) idle?.();
+  const done = (key: number) => {
+    if (running.delete(key) && running.size === 0) idle?.();
   };
   let cutStop!: (stopped: Promise<void>) => void;
   const cutStopped = new Promise<void>((resolve) => cutStop = resolve);
@@ -36,13 +36,13 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
         // The app sees the server as `c.env`, where Hono's helper and `upgradeWebSocket` look.
         attachWebSocketHost(server, websockets);
       }
-      running.set(request, Date.now());
+      const key = running.add(request);
       try {
         const result = handler(request, env);
-        if (!(result instanceof Promise)) return done(request), result;
-        return result.finally(() => done(request));
+        if (!(result instanceof Promise)) return done(key), result;
+        return result.finally(() => done(key));
       } catch (error) {
-        done(request);
+        done(key);
         throw error;
       }
     },
@@ -61,7 +61,7 @@ export function entry(exitWhenDone: (code: number) => void): Entry {
       },
       abandon: () => server?.unref(),
       describe: () => `${running.size} request(s)`,
-      open: () => ({ requests: named(running) }),
+      open: () => ({ requests: running.named() }),
     }),
     websockets: websockets.sockets,
     stopped(exitCode) {

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { InFlightRequest } from "../../core/drain.ts";
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Handler, Listener, ListenOptions } from "../types.ts";
+import { RunningRequests } from "./running.ts";
 import { ERROR_BODY, watchingSent } from "./sent.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
 
@@ -51,13 +51,13 @@ export async function listen(
 ): Promise<Listener> {
   // The handlers still running, with when each began: to name them if they are cut. (A body
   // still streaming once its handler returned is Bun's to track: it is cut, but not named.)
-  const running = new Map<Request, number>();
+  const running = new RunningRequests();
   const tracked: Handler = (request, env) => {
     const result = handler(request, env);
     if (!(result instanceof Promise)) return result;
     // Read once the handler awaits: what it did until then takes no time worth telling.
-    running.set(request, Date.now());
-    const forget = () => running.delete(request);
+    const key = running.add(request);
+    const forget = () => running.delete(key);
     // Beside Bun's own wait on `result`, not in front of it: no step added before it answers.
     result.then(forget, forget);
     return result;
@@ -97,20 +97,11 @@ export async function listen(
     // server would then keep the process alive.
     abandon: () => server.unref(),
     describe: () => "connections (Bun's stop(true) did not settle)",
-    open: () => ({ requests: named(running) }),
+    open: () => ({ requests: running.named() }),
   };
 }
 
 /** Bun's `idleTimeout` for `ms`: whole seconds, at most 255; 0 (none) past any timer's reach. */
 function idleSeconds(ms: number): number {
   return ms > MAX_TIMER_DELAY ? 0 : Math.min(255, Math.ceil(ms / 1000));
-}
-
-/** The requests of `running`, as the drain names them. */
-export function named(running: Map<Request, number>): InFlightRequest[] {
-  return [...running].map(([request, startedAt]) => ({
-    method: request.method,
-    url: request.url,
-    startedAt,
-  }));
 }
