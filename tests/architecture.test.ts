@@ -94,12 +94,12 @@ describe("the architecture", () => {
     // sent.ts: what each tells the access log of a response sent.
     const shape = ["listen.ts", "runtime.ts", "sent.ts", "websocket.ts", "worker.ts"];
     // entry.ts where the runtime serves a default export by itself; private internals in
-    // _internals.ts; Deno's in-flight requests in in_flight.ts; Node's connections (HTTP/1
-    // sockets and HTTP/2 sessions, which its drain tracks itself) in connections.ts.
+    // _internals.ts; Deno's and Bun's in-flight requests in in_flight.ts; Node's connections
+    // (HTTP/1 sockets and HTTP/2 sessions, which its drain tracks itself) in connections.ts.
     const extra = {
       node: ["_internals.ts", "connections.ts"],
       deno: ["_internals.ts", "entry.ts", "in_flight.ts"],
-      bun: ["entry.ts"],
+      bun: ["entry.ts", "in_flight.ts"],
     };
     for (const [runtime, more] of Object.entries(extra)) {
       const files = readdirSync(join(root, "src/runtimes", runtime))

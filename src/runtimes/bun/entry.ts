@@ -8,7 +8,7 @@
 import process from "node:process";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Entry } from "../types.ts";
-import { RunningRequests } from "./running.ts";
+import { RunningRequests } from "./in_flight.ts";
 import { bunWebSocketHost } from "./websocket.ts";
 
 /** The part of Bun's server used here. */

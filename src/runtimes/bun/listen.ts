@@ -6,7 +6,7 @@
 import { MAX_TIMER_DELAY } from "../../core/timers.ts";
 import { attachWebSocketHost } from "../../core/websocket.ts";
 import type { Handler, Listener, ListenOptions } from "../types.ts";
-import { RunningRequests } from "./running.ts";
+import { RunningRequests } from "./in_flight.ts";
 import { ERROR_BODY, watchingSent } from "./sent.ts";
 import { bunWebSocketHandler, bunWebSocketHost } from "./websocket.ts";
 

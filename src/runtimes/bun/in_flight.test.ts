@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RunningRequests } from "./running.ts";
+import { RunningRequests } from "./in_flight.ts";
 
 test("RunningRequests names each request still running, oldest first, until it is deleted", () => {
   const running = new RunningRequests();
