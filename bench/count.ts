@@ -1,11 +1,12 @@
 /**
  * Instructions per request of a whole server, by callgrind: `GET /` (and `GET /json`) on
  * `serve()` with the benchmark `App` (`ours`), with the plain Hono app (`ours-hono`: the
- * adapter's part) and on the bare server, each in a process of its own, for the `GET /` target
- * of issue 20 without the run-to-run drift of rates on a shared machine.
+ * adapter's part), with the access log on (`ours-log`: its lines built and dropped) and on the
+ * bare server, each in a process of its own, for the `GET /` target of issue 20 without the
+ * run-to-run drift of rates on a shared machine.
  *
  *     node --import tsx bench/count.ts [--runtimes=node24,deno,bun] [--requests=3000]
- *       [--paths=/,/json] [--peers=bare,ours,ours-hono] [--runs=2]
+ *       [--paths=/,/json] [--peers=bare,ours,ours-hono,ours-log] [--runs=2]
  *
  * Each server starts under `valgrind --tool=callgrind --instr-atstart=no` (Node with
  * `--single-threaded`, Deno with `--v8-flags=--single-threaded`, Bun without its concurrent
@@ -57,6 +58,7 @@ const PEERS: Record<string, string[]> = {
   bare: ["bench/servers/bare.ts"],
   ours: ["bench/servers/ours.ts"],
   "ours-hono": ["bench/servers/ours.ts", "hono"],
+  "ours-log": ["bench/servers/ours.ts", "access-log"],
 };
 
 function targetOf(name: string): Target {
