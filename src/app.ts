@@ -145,7 +145,13 @@ export class App<
     const enter = requestEntry(isNode());
     const handler = (request: Request, env?: unknown, executionCtx?: unknown) =>
       enter(this, honoFetch, request, env as E["Bindings"], executionCtx as undefined);
-    this.#lifespan.handler = handler;
+    // What this library's servers call, from a request callback of the runtime's own, which
+    // may leave the context entered (see `requestEntry`).
+    const enterFromCallback = requestEntry(isNode(), true);
+    this.#lifespan.handler = enterFromCallback === enter
+      ? handler
+      : (request, env) =>
+        enterFromCallback(this, honoFetch, request, env as E["Bindings"], undefined);
     // A runtime that serves the app by itself (`export default app`) calls this fetch, which
     // then takes the app over: its lifespan runs as with `serve()`. Servers of this library,
     // the test client and `app.request()` never get there.

@@ -57,7 +57,11 @@ export class Lifespan {
   readonly #ownLog: Logger;
   /** The logger of the server serving the app, given `serve(app, { logger })`. */
   #serverLog: Logger | undefined;
-  /** The app's own handler, which a server of this library calls (`app.fetch` may wrap it). */
+  /**
+   * The app's own handler, which a server of this library calls from a request callback of the
+   * runtime's own (`app.fetch` may wrap it): on Node 24 and later it leaves the request's
+   * context entered, for Node to put back (see `requestEntry`).
+   */
   handler: RequestHandler | undefined;
   /** True while a server of this library serves the app. */
   managed = false;
