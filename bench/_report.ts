@@ -37,6 +37,19 @@ export interface Row {
   note?: string;
 }
 
+/**
+ * The value of command-line option `--name`, as a positive integer.
+ *
+ * @throws {TypeError} Naming the option and the value, for anything else.
+ */
+export function positiveInteger(name: string, value: string | undefined): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number <= 0) {
+    throw new TypeError(`--${name}: expected a positive integer, got ${value}`);
+  }
+  return number;
+}
+
 /** The middle value (mean of the two middle ones for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;

@@ -25,19 +25,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "./_child.ts";
-import { median } from "./_report.ts";
+import { median, positiveInteger } from "./_report.ts";
 
 const { values } = parseArgs({
   options: { rounds: { type: "string", default: "3" }, seconds: { type: "string", default: "2" } },
 });
-const rounds = Number(values.rounds);
-const seconds = Number(values.seconds);
-if (!Number.isInteger(rounds) || rounds <= 0) {
-  throw new TypeError(`--rounds: expected a positive integer, got ${values.rounds}`);
-}
-if (!Number.isInteger(seconds) || seconds <= 0) {
-  throw new TypeError(`--seconds: expected a positive integer, got ${values.seconds}`);
-}
+const rounds = positiveInteger("rounds", values.rounds);
+const seconds = positiveInteger("seconds", values.seconds);
 if (spawnSync("wrk", ["--version"]).error !== undefined) {
   throw new Error("bench/bun_stream_body.ts needs wrk on PATH (apt-get install wrk)");
 }

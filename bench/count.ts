@@ -31,7 +31,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { nodeTarget, ROOT, type Target } from "./_child.ts";
-import { median } from "./_report.ts";
+import { median, positiveInteger } from "./_report.ts";
 
 const { values } = parseArgs({
   options: {
@@ -42,14 +42,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "2" },
   },
 });
-const requests = Number(values.requests);
-const runs = Number(values.runs);
-if (!Number.isInteger(requests) || requests <= 0) {
-  throw new TypeError(`--requests: expected a positive integer, got ${values.requests}`);
-}
-if (!Number.isInteger(runs) || runs <= 0) {
-  throw new TypeError(`--runs: expected a positive integer, got ${values.runs}`);
-}
+const requests = positiveInteger("requests", values.requests);
+const runs = positiveInteger("runs", values.runs);
 if (spawnSync("valgrind", ["--version"]).error !== undefined) {
   throw new Error("bench/count.ts needs valgrind on PATH (apt-get install valgrind)");
 }

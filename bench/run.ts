@@ -29,6 +29,7 @@ import {
   formatTargets,
   machine,
   median,
+  positiveInteger,
   ratios,
   type Row,
   spread,
@@ -74,10 +75,9 @@ function listOption<T extends string>(
 }
 
 const quick = process.argv.includes("--quick");
-const rounds = option("rounds") === undefined ? undefined : Number(option("rounds"));
-if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
-  throw new TypeError(`--rounds: expected a positive integer, got ${option("rounds")}`);
-}
+const rounds = option("rounds") === undefined
+  ? undefined
+  : positiveInteger("rounds", option("rounds"));
 const settings = {
   quick,
   /** In-process: rounds of one time slice per case, and the slice length. */
